@@ -1,0 +1,126 @@
+# Gantry: `make` builds everything into build/; `make check` runs the unit and
+# end-to-end tests on a sanitized build in build/asan; `make run` starts a
+# private redis-server, gantryd and an agent. See README.md.
+
+VERSION := 0.1.0
+PREFIX ?= /usr/local
+DESTDIR ?=
+SYSCONFDIR ?= /etc
+BUILD ?= build
+CC ?= cc
+SAN ?=
+PYTHON ?= /usr/bin/python3
+FUZZ_TIME ?= 20
+
+PKGS := hiredis jansson inih libsystemd libcrypto libcurl
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wformat=2 \
+        -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+CFLAGS ?= -O2 -g
+ifeq ($(SAN),1)
+CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+          -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -DGANTRY_VERSION='"$(VERSION)"' $(WARN) \
+              -Isrc $(PKG_CFLAGS) $(CFLAGS) -MMD -MP
+LIBS := -lev -lwslay -lhttp_parser $(PKG_LIBS) -ldl -lm
+
+# One archive per module; programs link them in one group, so each takes only
+# what it uses. The arrows between modules are checked by scripts/layers.sh.
+MODULES := core reactor proto store http agent cli replay
+MAINS := src/agent/main.c src/cli/main.c src/replay/main.c
+define module_srcs
+$(filter-out $(MAINS),$(wildcard src/$(1)/*.c))
+endef
+$(foreach m,$(MODULES),$(eval SRC_$(m) := $(call module_srcs,$(m))))
+ARCHIVES := $(foreach m,$(MODULES),$(if $(SRC_$(m)),$(BUILD)/lib$(m).a))
+
+PROGRAMS := $(BUILD)/gantryd \
+            $(if $(wildcard src/agent/main.c),$(BUILD)/gantry-agent) \
+            $(if $(wildcard src/cli/main.c),$(BUILD)/gantryctl) \
+            $(if $(wildcard src/replay/main.c),$(BUILD)/gantry-replay)
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_PROGS := $(patsubst bench/%.c,$(BUILD)/%,$(BENCH_SRCS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_PROGS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+
+.PHONY: all run check unit e2e bench fuzz install clean deps layers
+.DEFAULT_GOAL := all
+
+all: $(PROGRAMS) $(BENCH_PROGS)
+
+# V=1 shows the commands.
+Q := $(if $(V),,@)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC    $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+define archive_rule
+$(BUILD)/lib$(1).a: $(patsubst %.c,$(BUILD)/obj/%.o,$(SRC_$(1)))
+	@rm -f $$@
+	$(Q)ar rcs $$@ $$^
+endef
+$(foreach m,$(MODULES),$(if $(SRC_$(m)),$(eval $(call archive_rule,$(m)))))
+
+LINK = @$(if $(Q),echo "  LINK  $@";) $(CC) $(LDFLAGS) -o $@ $< -Wl,--start-group $(ARCHIVES) -Wl,--end-group $(LIBS)
+
+$(BUILD)/gantryd: $(BUILD)/obj/src/gantryd.o $(ARCHIVES)
+	$(LINK)
+$(BUILD)/gantry-agent: $(BUILD)/obj/src/agent/main.o $(ARCHIVES)
+	$(LINK)
+$(BUILD)/gantryctl: $(BUILD)/obj/src/cli/main.o $(ARCHIVES)
+	$(LINK)
+$(BUILD)/gantry-replay: $(BUILD)/obj/src/replay/main.o $(ARCHIVES)
+	$(LINK)
+$(BUILD)/%: $(BUILD)/obj/bench/%.o $(ARCHIVES)
+	$(LINK)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(ARCHIVES)
+	@mkdir -p $(dir $@)
+	$(LINK) -lcmocka
+
+deps:
+	@scripts/deps.sh
+
+layers:
+	@scripts/layers.sh
+
+# The tests run against a sanitized build of everything (AddressSanitizer and
+# UndefinedBehaviorSanitizer), kept apart in build/asan.
+check: deps layers
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 all unit-progs
+	@scripts/check.sh build/asan
+
+unit-progs: $(UNIT_PROGS)
+
+# Packages come first, then a fresh make reads pkg-config with them present.
+run: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/run.sh $(BUILD)
+
+bench:
+	@scripts/deps.sh --bench
+	@$(MAKE) --no-print-directory all
+	@bench/run.sh $(BUILD)
+
+fuzz:
+	@scripts/deps.sh --fuzz
+	@scripts/fuzz.sh $(FUZZ_TIME)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SYSCONFDIR)/gantry \
+	    $(DESTDIR)$(PREFIX)/lib/systemd/system
+	install -m 755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 conf/gantry.conf $(DESTDIR)$(SYSCONFDIR)/gantry/gantry.conf
+	for f in conf/*.service; do \
+	    sed 's|@BINDIR@|$(PREFIX)/bin|g; s|@SYSCONFDIR@|$(SYSCONFDIR)|g' $$f \
+	    > $(DESTDIR)$(PREFIX)/lib/systemd/system/$$(basename $$f); done
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Checks that the arrows between modules point one way (STYLE.md): core
+# includes nothing of ours outside core; reactor, proto, store and http
+# depend on core (and reactor), never on each other's callers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+fail=0
+check() { # module, allowed modules...
+  local mod=$1; shift
+  local allowed="$*"
+  while IFS= read -r line; do
+    file=${line%%:*}
+    inc=$(printf '%s' "$line" | sed -n 's/.*#include "\([a-z]*\)\/.*/\1/p')
+    [ -z "$inc" ] && continue
+    case " $mod $allowed " in
+      *" $inc "*) ;;
+      *) echo "layers: $file includes $inc/ (src/$mod may use: $mod $allowed)"; fail=1 ;;
+    esac
+  done < <(grep -rn '#include "[a-z]*/' "src/$mod" 2>/dev/null)
+}
+check core
+check reactor core
+check proto core
+check store core reactor
+check http core reactor store proto
+check agent core proto
+check cli core
+check replay core proto
+exit $fail

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# `make run`: a private redis-server (state under var/), gantryd, and one
+# local agent; prints the URLs; Ctrl-C stops all of them.
+# REPLAY=1 also replays the DCGM sample file in a loop (247 GPUs).
+set -euo pipefail
+build=${1:-build}
+cd "$(dirname "$0")/.."
+root=$(pwd)
+mkdir -p var/redis var/agent
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+pick_port() { # preferred port, else the first free one above it
+  local p=$1
+  while ! port_free "$p"; do p=$((p + 1)); done
+  echo "$p"
+}
+
+redis_port=$(pick_port "${REDIS_PORT:-6379}")
+http_port=$(pick_port "${HTTP_PORT:-8080}")
+agent_port=$(pick_port "${AGENT_PORT:-7070}")
+
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  echo
+  echo "stopping..."
+  for ((i=${#pids[@]}-1; i>=0; i--)); do kill -TERM "${pids[i]}" 2>/dev/null || :; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || :; done
+  echo "stopped."
+}
+trap cleanup INT TERM EXIT
+
+redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$root/var/redis" \
+  --appendonly yes --save "" --daemonize no --logfile "$root/var/redis/redis.log" &
+pids+=($!)
+for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+
+"$build/gantryd" --config conf/gantry.conf --redis "redis://127.0.0.1:$redis_port" \
+  --http "127.0.0.1:$http_port" --listen "127.0.0.1:$agent_port" &
+pids+=($!)
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$http_port/health" >/dev/null && break; sleep 0.1; done
+
+if [ -x "$build/gantry-agent" ]; then
+  "$build/gantry-agent" --master "127.0.0.1:$agent_port" --workdir "$root/var/agent" &
+  pids+=($!)
+fi
+if [ "${REPLAY:-}" = 1 ] && [ -x "$build/gantry-replay" ]; then
+  "$build/gantry-replay" ../shared/data/dcgm_metrics_20250718_134233.csv \
+    --master "127.0.0.1:$agent_port" --loop &
+  pids+=($!)
+fi
+
+cat <<MSG
+
+  Gantry is running (Ctrl-C stops everything):
+    web page    http://127.0.0.1:$http_port/
+    health      curl -s http://127.0.0.1:$http_port/health
+    workers     curl -s http://127.0.0.1:$http_port/api/workers
+    agents      127.0.0.1:$agent_port
+    redis       redis-cli -p $redis_port   (state in var/redis)
+
+MSG
+wait -n "${pids[@]}" || :

@@ -1,0 +1,243 @@
+#include "parse.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define ERR(...) (snprintf(err, errlen, __VA_ARGS__), -1)
+
+/* Parses a number followed by a unit into its base value, with units from
+ * the table; bare numbers take the multiplier of the unit "". */
+struct unit {
+    const char *name;
+    double mult;
+};
+
+static int parse_with_units(const char *s, const struct unit *units,
+                            double *out)
+{
+    if (!s || !*s || isspace((unsigned char)*s))
+        return -1;
+    errno = 0;
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || errno == ERANGE || !isfinite(v) || v < 0)
+        return -1;
+    while (*end == ' ')
+        end++;
+    for (const struct unit *u = units; u->name; u++) {
+        if (strcmp(end, u->name) == 0) {
+            *out = v * u->mult;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static const struct unit duration_units[] = {
+    {"", 1}, {"s", 1}, {"ms", 1e-3}, {"us", 1e-6}, {"m", 60}, {"min", 60},
+    {"h", 3600}, {"d", 86400}, {NULL, 0}};
+
+/* Parses a duration ("500ms", "5s", "2m", "1h", "1d"; a bare number is
+ * seconds) into seconds. */
+int parse_duration(const char *s, double *out, char *err, size_t errlen)
+{
+    if (parse_with_units(s, duration_units, out) < 0)
+        return ERR("not a duration (use 500ms, 5s, 2m, 1h)");
+    if (*out > 10 * 365 * 86400.0)
+        return ERR("duration too long");
+    return 0;
+}
+
+static const struct unit size_units[] = {
+    {"", 1}, {"B", 1}, {"KiB", 1024.0}, {"MiB", 1048576.0},
+    {"GiB", 1073741824.0}, {"TiB", 1099511627776.0}, {"K", 1024.0},
+    {"M", 1048576.0}, {"G", 1073741824.0}, {"KB", 1000.0}, {"MB", 1e6},
+    {"GB", 1e9}, {NULL, 0}};
+
+/* Parses a size ("64KiB", "1MiB", "512"; bare numbers are bytes). */
+int parse_size(const char *s, size_t *out, char *err, size_t errlen)
+{
+    double v;
+    if (parse_with_units(s, size_units, &v) < 0)
+        return ERR("not a size (use 512B, 64KiB, 1MiB, 1GiB)");
+    if (v >= 9.0e18)
+        return ERR("size too large");
+    if (v != floor(v))
+        return ERR("size must be a whole number of bytes");
+    *out = (size_t)v;
+    return 0;
+}
+
+/* Parses true/false, yes/no, on/off, 1/0. */
+int parse_bool(const char *s, int *out, char *err, size_t errlen)
+{
+    static const char *const yes[] = {"true", "yes", "on", "1"};
+    static const char *const no[] = {"false", "no", "off", "0"};
+    for (int i = 0; i < 4; i++) {
+        if (strcasecmp(s, yes[i]) == 0) {
+            *out = 1;
+            return 0;
+        }
+        if (strcasecmp(s, no[i]) == 0) {
+            *out = 0;
+            return 0;
+        }
+    }
+    return ERR("not a boolean (use true or false)");
+}
+
+/* Parses a whole decimal number. */
+int parse_long(const char *s, long *out, char *err, size_t errlen)
+{
+    if (!s || !*s)
+        return ERR("not a number");
+    errno = 0;
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*end || errno == ERANGE || isspace((unsigned char)*s))
+        return ERR("not a whole number");
+    *out = v;
+    return 0;
+}
+
+/* Parses a decimal number (no units). */
+int parse_double(const char *s, double *out, char *err, size_t errlen)
+{
+    if (!s || !*s || isspace((unsigned char)*s))
+        return ERR("not a number");
+    errno = 0;
+    char *end;
+    double v = strtod(s, &end);
+    if (*end || errno == ERANGE || !isfinite(v))
+        return ERR("not a number");
+    *out = v;
+    return 0;
+}
+
+static int parse_port(const char *s, int *port)
+{
+    long v;
+    char e[8];
+    if (parse_long(s, &v, e, sizeof(e)) < 0 || v < 0 || v > 65535)
+        return -1;
+    *port = (int)v;
+    return 0;
+}
+
+/* Parses "host:port", "[v6]:port" or ":port" (any address). Port 0 asks the
+ * kernel for a free one. */
+int parse_hostport(const char *s, struct hostport *hp, char *err,
+                   size_t errlen)
+{
+    const char *colon;
+    size_t hlen;
+    const char *host = s;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':')
+            return ERR("not an address (use [::1]:8080)");
+        host = s + 1;
+        hlen = (size_t)(close - host);
+        colon = close + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon)
+            return ERR("not an address (use host:port, e.g. 127.0.0.1:8080)");
+        if (memchr(s, ':', (size_t)(colon - s)))
+            return ERR("IPv6 addresses need brackets ([::1]:8080)");
+        hlen = (size_t)(colon - s);
+    }
+    if (hlen >= sizeof(hp->host))
+        return ERR("host name too long");
+    if (parse_port(colon + 1, &hp->port) < 0)
+        return ERR("bad port '%s' (0..65535)", colon + 1);
+    memcpy(hp->host, host, hlen);
+    hp->host[hlen] = '\0';
+    return 0;
+}
+
+/* Parses redis://host:port[/db] or unix:/path[?db=N]. The host must be a
+ * numeric address ("localhost" is taken as 127.0.0.1) because resolving a
+ * name would block the event loop. */
+int parse_redis_url(const char *s, struct redis_addr *ra, char *err,
+                    size_t errlen)
+{
+    memset(ra, 0, sizeof(*ra));
+    if (strncmp(s, "unix:", 5) == 0) {
+        const char *p = s + 5;
+        if (strncmp(p, "//", 2) == 0)
+            p += 2;
+        const char *q = strstr(p, "?db=");
+        size_t n = q ? (size_t)(q - p) : strlen(p);
+        if (n == 0 || p[0] != '/')
+            return ERR("unix socket path must be absolute (unix:/run/redis.sock)");
+        if (n >= sizeof(ra->path))
+            return ERR("unix socket path too long");
+        memcpy(ra->path, p, n);
+        if (q) {
+            long db;
+            if (parse_long(q + 4, &db, err, errlen) < 0 || db < 0 || db > 15)
+                return ERR("bad database number");
+            ra->db = (int)db;
+        }
+        return 0;
+    }
+    if (strncmp(s, "redis://", 8) != 0)
+        return ERR("not a redis URL (use redis://127.0.0.1:6379 or unix:/path)");
+    const char *p = s + 8;
+    const char *at = strchr(p, '@');
+    if (at)
+        return ERR("passwords in the URL are not supported");
+    char hostport[300];
+    const char *slash = strchr(p, '/');
+    size_t n = slash ? (size_t)(slash - p) : strlen(p);
+    if (n >= sizeof(hostport))
+        return ERR("address too long");
+    memcpy(hostport, p, n);
+    hostport[n] = '\0';
+    struct hostport hp;
+    if (!strchr(hostport, ':') && n + 6 < sizeof(hostport))
+        strcat(hostport, ":6379");
+    if (parse_hostport(hostport, &hp, err, errlen) < 0)
+        return -1;
+    if (strcmp(hp.host, "localhost") == 0 || hp.host[0] == '\0')
+        strcpy(hp.host, "127.0.0.1");
+    unsigned char tmp[16];
+    if (inet_pton(AF_INET, hp.host, tmp) != 1 &&
+        inet_pton(AF_INET6, hp.host, tmp) != 1)
+        return ERR("redis host must be a numeric address, not '%s'", hp.host);
+    if (hp.port == 0)
+        return ERR("redis port must not be 0");
+    memcpy(ra->host, hp.host, strlen(hp.host) + 1); /* numeric: fits */
+    ra->port = hp.port;
+    if (slash && slash[1]) {
+        long db;
+        if (parse_long(slash + 1, &db, err, errlen) < 0 || db < 0 || db > 15)
+            return ERR("bad database number '%s' (0..15)", slash + 1);
+        ra->db = (int)db;
+    }
+    return 0;
+}
+
+/* Writes seconds back in the shortest unit that is exact ("500ms", "30s",
+ * "2m", "24h"). Returns the length written. */
+int format_duration(double seconds, char *out, size_t outlen)
+{
+    double ms = round(seconds * 1000);
+    long long v = (long long)ms;
+    if (v == 0)
+        return snprintf(out, outlen, "0s");
+    if (v % 3600000 == 0)
+        return snprintf(out, outlen, "%lldh", v / 3600000);
+    if (v % 60000 == 0)
+        return snprintf(out, outlen, "%lldm", v / 60000);
+    if (v % 1000 == 0)
+        return snprintf(out, outlen, "%llds", v / 1000);
+    return snprintf(out, outlen, "%lldms", v);
+}

@@ -1,0 +1,359 @@
+/* gantryd: the control plane. Wiring only: configuration, listeners,
+ * signals and the loop; the work happens in the modules. */
+#include <ev.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "core/log.h"
+#include "core/parse.h"
+#include "core/sched.h"
+#include "core/timefmt.h"
+#include "http/api.h"
+#include "http/http.h"
+#include "http/router.h"
+#include "reactor/notify.h"
+#include "reactor/reactor.h"
+
+#define MAX_OVERRIDES 64
+#define STOP_DEADLINE 5.0
+
+struct override {
+    const char *section, *key, *value;
+};
+
+static struct {
+    struct config cfg;
+    const char *config_path;
+    struct override ov[MAX_OVERRIDES];
+    int nov;
+    struct ev_loop *loop;
+    struct listener http_ls;
+    struct http_server *http;
+    struct api_env api;
+    ev_signal sigterm, sigint, sighup;
+    ev_timer stop_timer;
+    double stop_started;
+    int stopping;
+} G;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: gantryd [options]\n"
+            "  --config FILE            INI configuration (see conf/gantry.conf)\n"
+            "  --http ADDR              HTTP API address (default 127.0.0.1:8080)\n"
+            "  --listen ADDR            agent listener (default 0.0.0.0:7070)\n"
+            "  --redis URL              redis://host:port[/db] or unix:/path\n"
+            "  --heartbeat-timeout DUR  silence before a worker is inactive (30s)\n"
+            "  --policy NAME            scheduling policy (%s)\n"
+            "  --log-level LEVEL        error, warn, info, debug\n"
+            "  --set SECTION.KEY=VALUE  any configuration key\n"
+            "  --check-config           validate the configuration and exit\n"
+            "  --help, --version\n"
+            "Environment: GANTRY_<SECTION>_<KEY> overrides the file; flags override both.\n",
+            sched_policy_list());
+}
+
+static int add_override(const char *section, const char *key, const char *value)
+{
+    if (G.nov == MAX_OVERRIDES) {
+        fprintf(stderr, "gantryd: too many flags\n");
+        return -1;
+    }
+    G.ov[G.nov++] = (struct override){section, key, value};
+    return 0;
+}
+
+/* --set http.listen=127.0.0.1:9000 */
+static int add_set(char *arg)
+{
+    char *eq = strchr(arg, '=');
+    char *dot = strchr(arg, '.');
+    if (!eq || !dot || dot > eq) {
+        fprintf(stderr, "gantryd: --set %s: use SECTION.KEY=VALUE\n", arg);
+        return -1;
+    }
+    *dot = '\0';
+    *eq = '\0';
+    return add_override(arg, dot + 1, eq + 1);
+}
+
+/* Parses the command line into G.ov. Returns 0, 1 when the program should
+ * exit 0 (help, version), 2 on a usage error; sets *check for
+ * --check-config. */
+static int parse_args(int argc, char **argv, int *check)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"http", required_argument, NULL, 'H'},
+        {"listen", required_argument, NULL, 'l'},
+        {"redis", required_argument, NULL, 'r'},
+        {"heartbeat-timeout", required_argument, NULL, 't'},
+        {"policy", required_argument, NULL, 'p'},
+        {"log-level", required_argument, NULL, 'L'},
+        {"set", required_argument, NULL, 's'},
+        {"check-config", no_argument, NULL, 'C'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    int ch, rc = 0;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'c': G.config_path = optarg; break;
+        case 'H': rc = add_override("http", "listen", optarg); break;
+        case 'l': rc = add_override("agents", "listen", optarg); break;
+        case 'r': rc = add_override("redis", "url", optarg); break;
+        case 't': rc = add_override("agents", "heartbeat_timeout", optarg); break;
+        case 'p': rc = add_override("scheduler", "policy", optarg); break;
+        case 'L': rc = add_override("log", "level", optarg); break;
+        case 's': rc = add_set(optarg); break;
+        case 'C': *check = 1; break;
+        case 'h': usage(stdout); return 1;
+        case 'V': printf("gantryd %s\n", GANTRY_VERSION); return 1;
+        case ':':
+            fprintf(stderr, "gantryd: %s: missing value\n", argv[optind - 1]);
+            return 2;
+        default:
+            fprintf(stderr, "gantryd: %s: unknown option (see --help)\n",
+                    argv[optind - 1]);
+            return 2;
+        }
+        if (rc < 0)
+            return 2;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "gantryd: %s: unexpected argument (see --help)\n",
+                argv[optind]);
+        return 2;
+    }
+    return 0;
+}
+
+static int is_loopback(const char *addr)
+{
+    struct hostport hp;
+    char err[64];
+    if (parse_hostport(addr, &hp, err, sizeof(err)) < 0)
+        return 0;
+    return strncmp(hp.host, "127.", 4) == 0 || strcmp(hp.host, "::1") == 0 ||
+           strcmp(hp.host, "localhost") == 0;
+}
+
+/* Builds a configuration from defaults, the file, the environment and the
+ * flags, and checks the rules that join keys. Returns 0, or -1 with the
+ * reason in err. */
+static int load_config(struct config *cfg, char *err, size_t errlen)
+{
+    config_defaults(cfg);
+    if (G.config_path && config_load_file(cfg, G.config_path, err, errlen) < 0)
+        return -1;
+    if (config_load_env(cfg, err, errlen) < 0)
+        return -1;
+    for (int i = 0; i < G.nov; i++) {
+        char why[512];
+        if (config_set(cfg, G.ov[i].section, G.ov[i].key, G.ov[i].value, why,
+                       sizeof(why)) < 0) {
+            snprintf(err, errlen, "flag: %s", why);
+            return -1;
+        }
+    }
+    if (!cfg->http_tokens[0] && !cfg->http_insecure && !is_loopback(cfg->http_listen)) {
+        snprintf(err, errlen,
+                 "http.listen = '%s': no http.tokens are set, so the API may "
+                 "only listen on loopback (set http.tokens, or http.insecure = true)",
+                 cfg->http_listen);
+        return -1;
+    }
+    return 0;
+}
+
+static void http_limits(const struct config *cfg, struct http_server_limits *lim)
+{
+    lim->max_header_size = cfg->http_max_header_size;
+    lim->max_body_size = cfg->http_max_body_size;
+    lim->header_timeout = cfg->http_header_timeout;
+    lim->idle_timeout = cfg->http_idle_timeout;
+    lim->max_connections = cfg->http_max_connections;
+    lim->cors_origins = cfg->http_cors_origins;
+}
+
+/* Applies what can change while running; names what needs a restart. */
+static void apply_live(const struct config *old, const struct config *cfg)
+{
+    enum log_level lv;
+    if (log_level_parse(cfg->log_level, &lv) == 0)
+        log_set_level(lv);
+    char err[256];
+    if (auth_set_tokens(cfg->http_tokens, err, sizeof(err)) < 0)
+        log_error("http.tokens: %s", err);
+    if (G.http) {
+        struct http_server_limits lim;
+        http_limits(cfg, &lim);
+        http_server_set_limits(G.http, &lim);
+    }
+    if (!old)
+        return;
+    for (const struct config_key *k = config_keys; k->key; k++)
+        if (!k->live && !config_equal_key(old, cfg, k))
+            log_warn("%s.%s changed: it takes effect at the next restart",
+                     k->section, k->key);
+}
+
+static void reload(void)
+{
+    struct config cfg;
+    char err[768];
+    if (load_config(&cfg, err, sizeof(err)) < 0) {
+        log_error("reload refused, keeping the running configuration: %s", err);
+        config_free(&cfg);
+        return;
+    }
+    apply_live(&G.cfg, &cfg);
+    config_free(&G.cfg);
+    G.cfg = cfg;
+    log_info("configuration reloaded (log level %s)", G.cfg.log_level);
+}
+
+static void stop_check(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)w;
+    (void)revents;
+    int done = G.http_ls.nconns == 0 && reactor_idle();
+    if (done || ev_now(loop) - G.stop_started >= STOP_DEADLINE) {
+        if (!done)
+            log_warn("stop deadline reached; closing what is left");
+        ev_timer_stop(loop, &G.stop_timer);
+        ev_break(loop, EVBREAK_ALL);
+    }
+}
+
+/* Graceful stop: stop accepting, let queued output drain, then leave the
+ * loop (at most STOP_DEADLINE seconds later). */
+static void begin_stop(const char *why)
+{
+    if (G.stopping)
+        return;
+    G.stopping = 1;
+    log_info("%s: stopping", why);
+    notify_stopping();
+    listener_close(&G.http_ls);
+    listener_close_all(&G.http_ls, 1);
+    G.stop_started = ev_now(G.loop);
+    ev_timer_init(&G.stop_timer, stop_check, 0.01, 0.01);
+    ev_timer_start(G.loop, &G.stop_timer);
+}
+
+static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    if (w->signum == SIGHUP)
+        reload();
+    else
+        begin_stop(w->signum == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+static void signals_start(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    ev_signal_init(&G.sigterm, on_signal, SIGTERM);
+    ev_signal_init(&G.sigint, on_signal, SIGINT);
+    ev_signal_init(&G.sighup, on_signal, SIGHUP);
+    ev_signal_start(G.loop, &G.sigterm);
+    ev_signal_start(G.loop, &G.sigint);
+    ev_signal_start(G.loop, &G.sighup);
+    /* Signal watchers alone must not keep the loop running. */
+    ev_unref(G.loop);
+    ev_unref(G.loop);
+    ev_unref(G.loop);
+}
+
+static void signals_stop(void)
+{
+    ev_ref(G.loop);
+    ev_ref(G.loop);
+    ev_ref(G.loop);
+    ev_signal_stop(G.loop, &G.sigterm);
+    ev_signal_stop(G.loop, &G.sigint);
+    ev_signal_stop(G.loop, &G.sighup);
+}
+
+static int start_http(char *err, size_t errlen)
+{
+    if (listener_open(&G.http_ls, "http", G.cfg.http_listen, err, errlen) < 0)
+        return -1;
+    struct http_server_limits lim;
+    http_limits(&G.cfg, &lim);
+    G.http = http_server_new(&G.http_ls, &lim);
+    if (!G.http) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    G.api.started = time_wall();
+    G.api.http = G.http;
+    G.api.http_ls = &G.http_ls;
+    api_init(&G.api);
+    if (api_register() < 0) {
+        snprintf(err, errlen, "too many routes");
+        return -1;
+    }
+    return 0;
+}
+
+static void shutdown_all(void)
+{
+    signals_stop();
+    notify_watchdog_stop(G.loop);
+    listener_close_all(&G.http_ls, 0);
+    reactor_shutdown();
+    http_server_free(G.http);
+    router_reset();
+    auth_free();
+    config_free(&G.cfg);
+}
+
+int main(int argc, char **argv)
+{
+    int check = 0;
+    log_init("gantryd");
+    int rc = parse_args(argc, argv, &check);
+    if (rc)
+        return rc == 1 ? 0 : 2;
+    char err[768];
+    if (load_config(&G.cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "gantryd: config: %s\n", err);
+        config_free(&G.cfg);
+        return 2;
+    }
+    if (check) {
+        printf("gantryd: configuration OK%s%s\n", G.config_path ? ": " : "",
+               G.config_path ? G.config_path : "");
+        config_free(&G.cfg);
+        return 0;
+    }
+    apply_live(NULL, &G.cfg);
+    G.loop = EV_DEFAULT;
+    if (reactor_init(G.loop) < 0 || start_http(err, sizeof(err)) < 0) {
+        log_error("%s", err);
+        return 1;
+    }
+    if (!G.cfg.http_tokens[0])
+        log_warn("no http.tokens set: the API is open to anyone on %s",
+                 G.http_ls.addr);
+    signals_start();
+    notify_watchdog_start(G.loop);
+    log_info("gantryd %s: HTTP on http://%s (policy %s)", GANTRY_VERSION,
+             G.http_ls.addr, G.cfg.scheduler_policy);
+    notify_ready("serving");
+    ev_run(G.loop, 0);
+    shutdown_all();
+    log_info("stopped");
+    return 0;
+}

@@ -1,0 +1,36 @@
+/* Routes: method + path pattern with {param} segments -> handler, with the
+ * role the route needs. The router answers 404, 405 (with Allow), 401 and 403
+ * itself, and CORS preflights. */
+#ifndef GANTRY_ROUTER_H
+#define GANTRY_ROUTER_H
+
+#include <stddef.h>
+
+#include "http.h"
+
+enum route_auth {
+    ROUTE_PUBLIC = 0,             /* no token needed (/health, the page) */
+    ROUTE_READ = 1,               /* a read or admin token */
+    ROUTE_ADMIN = 2,              /* an admin token (mutations) */
+};
+
+struct http_route {
+    const char *method;
+    const char *pattern;
+    http_handler_fn fn;
+    enum route_auth auth;
+    const char *summary;          /* one line for /openapi.json */
+};
+
+int router_add(const struct http_route *routes, size_t n);
+void router_reset(void);
+void router_dispatch(struct http_req *req);
+const char *router_allow(const struct http_req *req);
+void router_foreach(void (*fn)(const struct http_route *r, void *ud), void *ud);
+
+int auth_set_tokens(const char *spec, char *err, size_t errlen);
+int auth_enabled(void);
+void auth_free(void);
+enum http_role auth_role(const struct http_req *req);
+
+#endif

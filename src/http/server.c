@@ -1,0 +1,631 @@
+#include <ctype.h>
+#include <http_parser.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "core/log.h"
+#include "http.h"
+#include "router.h"
+
+struct http_server {
+    struct listener *ls;
+    struct http_server_limits lim;
+    struct timeout_list header_tmo;   /* a request's headers are arriving */
+    struct timeout_list idle_tmo;     /* between requests, or a slow body */
+    unsigned long active;
+};
+
+enum hc_phase { HC_IDLE, HC_HEADERS, HC_BODY, HC_BUSY };
+
+struct http_conn {
+    http_parser parser;
+    struct http_server *srv;
+    struct conn *c;
+    struct http_req req;
+    enum hc_phase phase;
+    int last_was_value;           /* header callbacks alternate field/value */
+    int error_status;             /* set by a callback that fails the request */
+    uint64_t next_seq;
+};
+
+static http_parser_settings parser_settings;
+
+/* Status counts for /metrics: a small open table of the codes seen. */
+static struct http_status_count status_counts[32];
+
+static void count_status(int status)
+{
+    for (int i = 0; i < 32; i++) {
+        if (status_counts[i].status == status || status_counts[i].status == 0) {
+            status_counts[i].status = status;
+            status_counts[i].count++;
+            return;
+        }
+    }
+}
+
+/* Copies the answered-request counts by status into out. Returns how many. */
+int http_status_counts(struct http_status_count *out, int max)
+{
+    int n = 0;
+    for (int i = 0; i < 32 && n < max && status_counts[i].status; i++)
+        out[n++] = status_counts[i];
+    return n;
+}
+
+/* Returns the reason phrase for status. */
+const char *http_status_text(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Entity";
+    case 426: return "Upgrade Required";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Unknown";
+    }
+}
+
+static struct http_conn *hc_of(http_parser *p)
+{
+    return p->data;
+}
+
+static void req_reset(struct http_req *req)
+{
+    buf_reset(&req->url);
+    buf_reset(&req->headers);
+    buf_reset(&req->body);
+    req->path = req->query = NULL;
+    req->nparams = 0;
+    req->keep_alive = 0;
+    req->head = 0;
+    req->upgrade = 0;
+    req->role = HTTP_ROLE_NONE;
+    req->status = 0;
+}
+
+static void req_free(struct http_req *req)
+{
+    buf_free(&req->url);
+    buf_free(&req->headers);
+    buf_free(&req->body);
+    buf_free(&req->pstore);
+}
+
+static int on_message_begin(http_parser *p)
+{
+    struct http_conn *hc = hc_of(p);
+    req_reset(&hc->req);
+    hc->last_was_value = 0;
+    hc->error_status = 0;
+    hc->phase = HC_HEADERS;
+    /* The header timeout counts from the request's first byte: trickling
+     * bytes must not extend it. */
+    conn_set_timeout(hc->c, &hc->srv->header_tmo);
+    return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t len)
+{
+    return buf_append(&hc_of(p)->req.url, at, len);
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t len)
+{
+    struct http_conn *hc = hc_of(p);
+    struct buf *h = &hc->req.headers;
+    if (hc->last_was_value) {
+        if (buf_append(h, "", 1) < 0)             /* end the last value */
+            return -1;
+        hc->last_was_value = 0;
+    }
+    size_t start = h->len;
+    if (buf_append(h, at, len) < 0)
+        return -1;
+    for (size_t i = start; i < h->len; i++)
+        buf_start(h)[i] = (char)tolower((unsigned char)buf_start(h)[i]);
+    return 0;
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t len)
+{
+    struct http_conn *hc = hc_of(p);
+    struct buf *h = &hc->req.headers;
+    if (!hc->last_was_value) {
+        if (buf_append(h, "", 1) < 0)             /* end the name */
+            return -1;
+        hc->last_was_value = 1;
+    }
+    return buf_append(h, at, len);
+}
+
+static int on_headers_complete(http_parser *p)
+{
+    struct http_conn *hc = hc_of(p);
+    struct http_req *req = &hc->req;
+    if (hc->last_was_value && buf_append(&req->headers, "", 1) < 0)
+        return -1;                                /* end the last value */
+    if ((p->flags & F_CONTENTLENGTH) &&
+        p->content_length > hc->srv->lim.max_body_size) {
+        hc->error_status = 413;
+        return -1;
+    }
+    const char *expect = http_header(req, "expect");
+    if (expect && strcasecmp(expect, "100-continue") == 0)
+        conn_write(hc->c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    hc->phase = HC_BODY;
+    conn_set_timeout(hc->c, &hc->srv->idle_tmo);
+    return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t len)
+{
+    struct http_conn *hc = hc_of(p);
+    if (hc->req.body.len + len > hc->srv->lim.max_body_size) {
+        hc->error_status = 413;
+        return -1;
+    }
+    return buf_append(&hc->req.body, at, len);
+}
+
+static int on_message_complete(http_parser *p)
+{
+    struct http_conn *hc = hc_of(p);
+    hc->req.keep_alive = http_should_keep_alive(p);
+    hc->req.upgrade = p->upgrade;
+    http_parser_pause(p, 1);
+    return 0;
+}
+
+/* Splits the target into a decoded path and the raw query. Returns 0, or -1
+ * on a malformed target. */
+static int req_split_url(struct http_req *req)
+{
+    if (buf_nul(&req->url) < 0)
+        return -1;
+    char *u = buf_start(&req->url);
+    if (u[0] != '/')
+        return -1;
+    char *q = strchr(u, '?');
+    if (q) {
+        *q = '\0';
+        req->query = q + 1;
+    }
+    char *w = u;
+    for (char *r = u; *r; r++) {
+        if (*r == '%' && isxdigit((unsigned char)r[1]) &&
+            isxdigit((unsigned char)r[2])) {
+            char hex[3] = {r[1], r[2], 0};
+            char ch = (char)strtol(hex, NULL, 16);
+            if (ch == '\0' || ch == '/')
+                return -1;
+            *w++ = ch;
+            r += 2;
+        } else {
+            *w++ = *r;
+        }
+    }
+    *w = '\0';
+    req->path = u;
+    return 0;
+}
+
+static void dispatch(struct http_conn *hc)
+{
+    struct http_req *req = &hc->req;
+    req->conn = hc->c;
+    req->conn_id = hc->c->id;
+    req->seq = ++hc->next_seq;
+    req->method = hc->parser.method;
+    req->method_name = http_method_str(hc->parser.method);
+    req->head = hc->parser.method == HTTP_HEAD;
+    req->started = ev_time();
+    hc->phase = HC_BUSY;
+    hc->srv->active++;
+    conn_set_timeout(hc->c, NULL);
+    if (buf_nul(&req->body) < 0 || req_split_url(req) < 0) {
+        http_reply_error(req, 400, "BAD_REQUEST", "malformed request target");
+        return;
+    }
+    router_dispatch(req);
+}
+
+/* The reply to the request in progress was written: get ready for the next
+ * one, and resume parsing what the client pipelined meanwhile. */
+static void request_done(struct http_conn *hc)
+{
+    struct http_req *req = &hc->req;
+    count_status(req->status);
+    log_debug("http %s %s %s %d %.3fms", hc->c->peer,
+              req->method_name ? req->method_name : "-",
+              req->path ? req->path : "-", req->status,
+              (ev_time() - req->started) * 1000);
+    hc->srv->active--;
+    hc->phase = HC_IDLE;
+    if (!req->keep_alive) {
+        if (req->status >= 400)
+            conn_linger_close(hc->c);
+        else
+            conn_close_after_flush(hc->c);
+        return;
+    }
+    conn_set_timeout(hc->c, &hc->srv->idle_tmo);
+    if (hc->parser.http_errno == HPE_PAUSED)
+        http_parser_pause(&hc->parser, 0);
+    conn_resume_read(hc->c);
+}
+
+static void reply_parse_error(struct http_conn *hc, int status)
+{
+    const char *code = status == 413 ? "PAYLOAD_TOO_LARGE"
+                       : status == 431 ? "HEADERS_TOO_LARGE" : "BAD_REQUEST";
+    const char *msg = status == 413 ? "request body exceeds the limit"
+                      : status == 431 ? "request headers exceed the limit"
+                      : http_errno_description(HTTP_PARSER_ERRNO(&hc->parser));
+    hc->phase = HC_BUSY;
+    hc->srv->active++;
+    hc->req.conn = hc->c;
+    hc->req.conn_id = hc->c->id;
+    hc->req.seq = ++hc->next_seq;
+    hc->req.keep_alive = 0;
+    hc->req.head = 0;
+    http_reply_error(&hc->req, status, code, "%s", msg);
+}
+
+static ssize_t http_on_data(struct conn *c, const char *p, size_t n)
+{
+    struct http_conn *hc = c->ud;
+    size_t off = 0;
+    if (hc->phase == HC_IDLE || hc->phase == HC_BODY)
+        conn_touch(c);
+    while (off < n) {
+        if (hc->phase == HC_BUSY) {
+            conn_pause_read(c);
+            return (ssize_t)off;
+        }
+        size_t got = http_parser_execute(&hc->parser, &parser_settings, p + off,
+                                         n - off);
+        off += got;
+        enum http_errno e = HTTP_PARSER_ERRNO(&hc->parser);
+        if (e == HPE_PAUSED) {
+            if (hc->req.upgrade) {
+                /* The upgraded protocol takes the bytes after the request. */
+                dispatch(hc);
+                return (ssize_t)off;
+            }
+            dispatch(hc);
+            if (conn_closing(c))
+                return (ssize_t)n;
+            continue;
+        }
+        if (e != HPE_OK) {
+            int status = hc->error_status ? hc->error_status
+                         : e == HPE_HEADER_OVERFLOW ? 431 : 400;
+            reply_parse_error(hc, status);
+            return (ssize_t)n;
+        }
+    }
+    return (ssize_t)off;
+}
+
+static void http_on_close(struct conn *c)
+{
+    struct http_conn *hc = c->ud;
+    if (!hc)
+        return;
+    if (hc->phase == HC_BUSY)
+        hc->srv->active--;
+    req_free(&hc->req);
+    free(hc);
+    c->ud = NULL;
+}
+
+static void http_on_eof(struct conn *c)
+{
+    struct http_conn *hc = c->ud;
+    /* A client that half-closes after pipelining still gets its answers:
+     * reading resumes after the reply, sees the end again and closes. */
+    if (hc->phase == HC_BUSY)
+        conn_pause_read(c);
+    else
+        conn_close_after_flush(c);
+}
+
+static const struct conn_proto http_proto = {
+    .name = "http",
+    .on_data = http_on_data,
+    .on_close = http_on_close,
+    .on_eof = http_on_eof,
+};
+
+static int http_on_accept(struct conn *c, void *ud)
+{
+    struct http_server *srv = ud;
+    struct http_conn *hc = calloc(1, sizeof(*hc));
+    if (!hc)
+        return -1;
+    hc->srv = srv;
+    hc->c = c;
+    http_parser_init(&hc->parser, HTTP_REQUEST);
+    hc->parser.data = hc;
+    c->ud = hc;
+    conn_set_timeout(c, &srv->idle_tmo);
+    return 0;
+}
+
+static const char http_busy[] =
+    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+    "Content-Length: 78\r\nConnection: close\r\n\r\n"
+    "{\"error\":{\"code\":\"TOO_MANY_CONNECTIONS\",\"message\":\"connection limit reached\"}}";
+
+static void idle_expired(struct idle_node *n, void *ud)
+{
+    struct conn *c = container_of(n, struct conn, idle);
+    (void)ud;
+    c->tmo = NULL;
+    log_debug("http %s: idle timeout", c->peer);
+    conn_close(c);
+}
+
+static void header_expired(struct idle_node *n, void *ud)
+{
+    struct conn *c = container_of(n, struct conn, idle);
+    struct http_conn *hc = c->ud;
+    (void)ud;
+    c->tmo = NULL;
+    log_debug("http %s: request headers not complete in time", c->peer);
+    if (hc)
+        reply_parse_error(hc, 408);
+    else
+        conn_close(c);
+}
+
+/* Creates the HTTP server on an opened listener and starts accepting. */
+struct http_server *http_server_new(struct listener *ls,
+                                    const struct http_server_limits *lim)
+{
+    struct http_server *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    s->ls = ls;
+    http_parser_settings_init(&parser_settings);
+    parser_settings.on_message_begin = on_message_begin;
+    parser_settings.on_url = on_url;
+    parser_settings.on_header_field = on_header_field;
+    parser_settings.on_header_value = on_header_value;
+    parser_settings.on_headers_complete = on_headers_complete;
+    parser_settings.on_body = on_body;
+    parser_settings.on_message_complete = on_message_complete;
+    timeout_init(&s->header_tmo, reactor_loop(), lim->header_timeout,
+                 header_expired, s);
+    timeout_init(&s->idle_tmo, reactor_loop(), lim->idle_timeout,
+                 idle_expired, s);
+    ls->proto = &http_proto;
+    ls->on_accept = http_on_accept;
+    ls->reject_msg = http_busy;
+    ls->ud = s;
+    ls->out_max = 1024u * 1024 * 1024;
+    http_server_set_limits(s, lim);
+    listener_start(ls);
+    return s;
+}
+
+/* Applies new limits (a configuration reload). */
+void http_server_set_limits(struct http_server *s,
+                            const struct http_server_limits *lim)
+{
+    s->lim = *lim;
+    http_parser_set_max_header_size((uint32_t)lim->max_header_size);
+    s->ls->in_max = lim->max_header_size + lim->max_body_size + 4096;
+    s->ls->max_conns = (unsigned long)lim->max_connections;
+    timeout_set(&s->header_tmo, lim->header_timeout);
+    timeout_set(&s->idle_tmo, lim->idle_timeout);
+}
+
+/* Stops the timers; the listener's connections are closed by the caller. */
+void http_server_free(struct http_server *s)
+{
+    timeout_stop(&s->header_tmo);
+    timeout_stop(&s->idle_tmo);
+    free(s);
+}
+
+/* Returns how many requests are being answered right now. */
+unsigned long http_server_active(const struct http_server *s)
+{
+    return s->active;
+}
+
+/* Returns the value of header name (lowercase), or NULL. */
+const char *http_header(const struct http_req *req, const char *name)
+{
+    const char *p = buf_start(&req->headers);
+    const char *end = p + req->headers.len;
+    while (p < end) {
+        const char *v = p + strlen(p) + 1;
+        if (v >= end)
+            break;
+        if (strcmp(p, name) == 0)
+            return v;
+        p = v + strlen(v) + 1;
+    }
+    return NULL;
+}
+
+static int hexval(int ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    ch = tolower(ch);
+    return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+/* Copies the decoded value of query parameter name into out. Returns 1 when
+ * present, 0 when absent, -1 when malformed or too long. */
+int http_query_param(const struct http_req *req, const char *name, char *out,
+                     size_t outlen)
+{
+    const char *q = req->query;
+    size_t nlen = strlen(name);
+    while (q && *q) {
+        const char *amp = strchr(q, '&');
+        size_t len = amp ? (size_t)(amp - q) : strlen(q);
+        if (len >= nlen && strncmp(q, name, nlen) == 0 &&
+            (len == nlen || q[nlen] == '=')) {
+            const char *v = len == nlen ? q + len : q + nlen + 1;
+            size_t o = 0;
+            for (; v < q + len; v++) {
+                int ch = (unsigned char)*v;
+                if (ch == '+') {
+                    ch = ' ';
+                } else if (ch == '%') {
+                    if (v + 2 >= q + len || hexval(v[1]) < 0 || hexval(v[2]) < 0)
+                        return -1;
+                    ch = hexval(v[1]) * 16 + hexval(v[2]);
+                    v += 2;
+                }
+                if (o + 1 >= outlen || ch == 0)
+                    return -1;
+                out[o++] = (char)ch;
+            }
+            out[o] = '\0';
+            return 1;
+        }
+        q = amp ? amp + 1 : NULL;
+    }
+    return 0;
+}
+
+/* Returns the request (conn_id, seq) if it still waits for its reply. */
+struct http_req *http_req_find(uint64_t conn_id, uint64_t seq)
+{
+    struct conn *c = conn_find(conn_id);
+    if (!c || c->proto != &http_proto)
+        return NULL;
+    struct http_conn *hc = c->ud;
+    if (hc->phase != HC_BUSY || hc->req.seq != seq)
+        return NULL;
+    return &hc->req;
+}
+
+static void cors_headers(struct http_req *req, struct buf *h)
+{
+    struct http_conn *hc = req->conn->ud;
+    const char *allowed = hc->srv->lim.cors_origins;
+    const char *origin = http_header(req, "origin");
+    if (!allowed || !*allowed || !origin)
+        return;
+    size_t olen = strlen(origin);
+    const char *p = allowed;
+    while (*p) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t n = strcspn(p, ", ");
+        if ((n == 1 && *p == '*') || (n == olen && strncmp(p, origin, n) == 0)) {
+            buf_printf(h, "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n"
+                       "Access-Control-Allow-Headers: Authorization, Content-Type\r\n"
+                       "Access-Control-Allow-Methods: GET, POST, DELETE, OPTIONS\r\n",
+                       origin);
+            return;
+        }
+        p += n;
+    }
+}
+
+/* Writes the response for req: status line, headers, body (left out for
+ * HEAD). Ends the request. Returns 0, or -1 when the connection is gone. */
+int http_reply(struct http_req *req, int status, const char *content_type,
+               const void *body, size_t len)
+{
+    struct conn *c = req->conn;
+    struct http_conn *hc = c->ud;
+    char date[64];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    req->status = status;
+    struct buf *out = &c->out;
+    size_t before = out->len;
+    int rc = buf_printf(out,
+                        "HTTP/1.1 %d %s\r\nServer: gantryd/" GANTRY_VERSION
+                        "\r\nDate: %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                        "Cache-Control: no-store\r\n%s",
+                        status, http_status_text(status), date, content_type, len,
+                        req->keep_alive ? "" : "Connection: close\r\n");
+    if (status == 405)
+        rc |= buf_printf(out, "Allow: %s\r\n", router_allow(req));
+    if (status == 401)
+        rc |= buf_append_str(out, "WWW-Authenticate: Bearer\r\n");
+    cors_headers(req, out);
+    rc |= buf_append(out, "\r\n", 2);
+    if (!req->head)
+        rc |= buf_append(out, body, len);
+    if (rc < 0) {
+        out->len = before;
+        conn_close(c);
+        return -1;
+    }
+    conn_flush_soon(c);
+    request_done(hc);
+    return 0;
+}
+
+static int dump_to_buf(const char *p, size_t n, void *ud)
+{
+    return buf_append(ud, p, n);
+}
+
+/* Replies with body as JSON (and frees body). */
+int http_reply_json(struct http_req *req, int status, json_t *body)
+{
+    static struct buf scratch;
+    buf_reset(&scratch);
+    int rc = json_dump_callback(body, dump_to_buf, &scratch,
+                                JSON_COMPACT | JSON_REAL_PRECISION(10));
+    json_decref(body);
+    if (rc < 0 || buf_append(&scratch, "\n", 1) < 0)
+        return http_reply_error(req, 500, "INTERNAL", "cannot encode the reply");
+    rc = http_reply(req, status, "application/json", buf_start(&scratch),
+                    scratch.len);
+    buf_shrink(&scratch, 1 << 20);
+    return rc;
+}
+
+/* Replies {"error":{"code":code,"message":...}} with status. */
+int http_reply_error(struct http_req *req, int status, const char *code,
+                     const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    json_t *j = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg);
+    if (!j) {
+        conn_close(req->conn);
+        return -1;
+    }
+    return http_reply_json(req, status, j);
+}

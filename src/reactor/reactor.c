@@ -1,0 +1,506 @@
+#include "reactor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/log.h"
+
+#define SCRATCH_SIZE (64 * 1024)
+#define READS_PER_EVENT 8
+#define MAX_HOOKS 8
+#define LINGER_SECONDS 2.0
+
+struct hook {
+    reactor_hook_fn fn;
+    void *ud;
+};
+
+static struct {
+    struct ev_loop *loop;
+    ev_prepare before_sleep;
+    struct list_node pending;     /* conns with output to flush */
+    struct list_node closing;     /* conns to free */
+    struct dict by_id;
+    uint64_t next_id;
+    unsigned long nconns;
+    char *scratch;
+    struct hook hooks[MAX_HOOKS];
+    int nhooks;
+    struct timeout_list linger;   /* half-closed conns draining input */
+} R;
+
+static int conn_match(const struct dict_node *n, const void *key, size_t len)
+{
+    (void)len;
+    return container_of(n, struct conn, by_id)->id == *(const uint64_t *)key;
+}
+
+static void conn_flush(struct conn *c);
+static void conn_free(struct conn *c);
+
+/* Runs the hooks (the store's pipelined writes, for one), flushes output and
+ * frees closed connections; repeats while one step makes work for another,
+ * so nothing waits a whole loop turn. */
+static void before_sleep(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+    (void)loop;
+    (void)w;
+    (void)revents;
+    for (int round = 0; round < 8; round++) {
+        for (int i = 0; i < R.nhooks; i++)
+            R.hooks[i].fn(R.hooks[i].ud);
+        struct list_node *pos, *tmp;
+        list_for_each_safe(pos, tmp, &R.pending)
+            conn_flush(container_of(pos, struct conn, pending));
+        if (list_empty(&R.closing))
+            break;
+        while (!list_empty(&R.closing))
+            conn_free(container_of(list_first(&R.closing), struct conn, link));
+    }
+}
+
+static void linger_expired(struct idle_node *n, void *ud)
+{
+    struct conn *c = container_of(n, struct conn, idle);
+    (void)ud;
+    c->tmo = NULL;
+    conn_close(c);
+}
+
+/* Sets up the reactor on loop. Returns 0 or -1. */
+int reactor_init(struct ev_loop *loop)
+{
+    memset(&R, 0, sizeof(R));
+    R.loop = loop;
+    R.next_id = 1;
+    list_init(&R.pending);
+    list_init(&R.closing);
+    dict_init(&R.by_id, conn_match);
+    R.scratch = malloc(SCRATCH_SIZE);
+    if (!R.scratch)
+        return -1;
+    timeout_init(&R.linger, loop, LINGER_SECONDS, linger_expired, NULL);
+    ev_prepare_init(&R.before_sleep, before_sleep);
+    ev_prepare_start(loop, &R.before_sleep);
+    ev_unref(loop); /* the prepare watcher alone must not keep the loop up */
+    return 0;
+}
+
+/* Frees what the reactor holds; every connection must be gone. */
+void reactor_shutdown(void)
+{
+    before_sleep(R.loop, &R.before_sleep, 0);
+    ev_ref(R.loop);
+    ev_prepare_stop(R.loop, &R.before_sleep);
+    timeout_stop(&R.linger);
+    dict_free(&R.by_id);
+    free(R.scratch);
+    R.scratch = NULL;
+}
+
+/* Returns the loop the reactor runs on. */
+struct ev_loop *reactor_loop(void)
+{
+    return R.loop;
+}
+
+/* Registers fn to run before each sleep of the loop. Returns 0 or -1. */
+int reactor_add_hook(reactor_hook_fn fn, void *ud)
+{
+    if (R.nhooks == MAX_HOOKS)
+        return -1;
+    R.hooks[R.nhooks].fn = fn;
+    R.hooks[R.nhooks].ud = ud;
+    R.nhooks++;
+    return 0;
+}
+
+/* Fills st with connection counts. */
+void reactor_stats(struct reactor_stats *st)
+{
+    st->conns = R.nconns;
+}
+
+/* Returns non-zero when no output waits and no connection awaits freeing. */
+int reactor_idle(void)
+{
+    return list_empty(&R.pending) && list_empty(&R.closing);
+}
+
+/* Returns the live connection with this id, or NULL when it is gone. */
+struct conn *conn_find(uint64_t id)
+{
+    struct dict_node *n = dict_find(&R.by_id, &id, sizeof(id));
+    if (!n)
+        return NULL;
+    struct conn *c = container_of(n, struct conn, by_id);
+    return (c->flags & CONN_CLOSING) ? NULL : c;
+}
+
+static void conn_mark_pending(struct conn *c)
+{
+    if (!(c->flags & CONN_PENDING)) {
+        c->flags |= CONN_PENDING;
+        list_insert_tail(&R.pending, &c->pending);
+    }
+}
+
+/* Queues n bytes for c; they go out before the loop sleeps. Returns 0, or
+ * -1 when c is closing or its output bound is exceeded (c is closed then). */
+int conn_write(struct conn *c, const void *p, size_t n)
+{
+    if (c->flags & CONN_CLOSING)
+        return -1;
+    if (c->out.len + n > c->ls->out_max || buf_append(&c->out, p, n) < 0) {
+        log_warn("%s %s: output bound reached, closing", c->ls->name, c->peer);
+        conn_close(c);
+        return -1;
+    }
+    conn_mark_pending(c);
+    return 0;
+}
+
+/* Queues formatted text for c. Returns 0 or -1 as conn_write. */
+int conn_printf(struct conn *c, const char *fmt, ...)
+{
+    if (c->flags & CONN_CLOSING)
+        return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = buf_vprintf(&c->out, fmt, ap);
+    va_end(ap);
+    if (rc < 0 || c->out.len > c->ls->out_max) {
+        conn_close(c);
+        return -1;
+    }
+    conn_mark_pending(c);
+    return 0;
+}
+
+/* Marks c for the before-sleep flush after its out buffer was filled
+ * directly. */
+void conn_flush_soon(struct conn *c)
+{
+    if (!(c->flags & CONN_CLOSING) && c->out.len)
+        conn_mark_pending(c);
+}
+
+/* Returns the bytes queued and not yet written. */
+size_t conn_pending_bytes(const struct conn *c)
+{
+    return c->out.len;
+}
+
+static void conn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    conn_flush(container_of(w, struct conn, wio));
+}
+
+/* Writes what the socket takes; keeps the write watcher only while bytes
+ * remain. */
+static void conn_flush(struct conn *c)
+{
+    if (c->flags & CONN_PENDING) {
+        c->flags &= ~CONN_PENDING;
+        list_unlink(&c->pending);
+    }
+    if (c->flags & CONN_CLOSING)
+        return;
+    while (c->out.len > 0) {
+        ssize_t n = write(c->fd, buf_start(&c->out), c->out.len);
+        if (n > 0) {
+            buf_consume(&c->out, (size_t)n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (!ev_is_active(&c->wio))
+                ev_io_start(R.loop, &c->wio);
+            return;
+        }
+        log_debug("%s %s: write: %s", c->ls->name, c->peer, strerror(errno));
+        conn_close(c);
+        return;
+    }
+    ev_io_stop(R.loop, &c->wio);
+    buf_shrink(&c->out, 4096);
+    if (!(c->flags & CONN_CLOSE_AFTER_FLUSH))
+        return;
+    if (c->flags & CONN_LINGER) {
+        /* The peer may still be sending what we refused: closing with
+         * unread bytes would reset the connection and lose our answer. Send
+         * FIN, drain for a while, then close. */
+        shutdown(c->fd, SHUT_WR);
+        conn_set_timeout(c, &R.linger);
+        if (!ev_is_active(&c->rio))
+            ev_io_start(R.loop, &c->rio);
+        return;
+    }
+    conn_close(c);
+}
+
+/* Like conn_close_after_flush, but drains the peer's input for a moment
+ * first, so an error answer is read before the close (HTTP 413, 431). */
+void conn_linger_close(struct conn *c)
+{
+    if (c->flags & CONN_CLOSING)
+        return;
+    c->flags |= CONN_CLOSE_AFTER_FLUSH | CONN_LINGER;
+    conn_mark_pending(c);
+}
+
+/* Closes c now: no more reads or writes; freed before the loop sleeps. */
+void conn_close(struct conn *c)
+{
+    if (c->flags & CONN_CLOSING)
+        return;
+    c->flags |= CONN_CLOSING;
+    ev_io_stop(R.loop, &c->rio);
+    ev_io_stop(R.loop, &c->wio);
+    if (c->flags & CONN_PENDING) {
+        c->flags &= ~CONN_PENDING;
+        list_unlink(&c->pending);
+    }
+    if (c->tmo) {
+        timeout_remove(c->tmo, &c->idle);
+        c->tmo = NULL;
+    }
+    close(c->fd);
+    c->fd = -1;
+    list_unlink(&c->link);
+    list_insert_tail(&R.closing, &c->link);
+}
+
+/* Stops reading and closes c once its queued output is written. */
+void conn_close_after_flush(struct conn *c)
+{
+    if (c->flags & CONN_CLOSING)
+        return;
+    c->flags |= CONN_CLOSE_AFTER_FLUSH;
+    ev_io_stop(R.loop, &c->rio);
+    if (c->out.len == 0)
+        conn_close(c);
+    else
+        conn_mark_pending(c);
+}
+
+static void conn_free(struct conn *c)
+{
+    list_unlink(&c->link);
+    if (c->proto->on_close)
+        c->proto->on_close(c);
+    c->ls->nconns--;
+    R.nconns--;
+    dict_remove(&R.by_id, &c->by_id);
+    buf_free(&c->in);
+    buf_free(&c->out);
+    free(c);
+}
+
+/* Puts c under timeout list t (NULL: none), counting from now. */
+void conn_set_timeout(struct conn *c, struct timeout_list *t)
+{
+    if (c->tmo && c->tmo != t)
+        timeout_remove(c->tmo, &c->idle);
+    c->tmo = t;
+    if (t && !(c->flags & CONN_CLOSING))
+        timeout_touch(t, &c->idle);
+}
+
+/* Restarts c's timeout from now (activity on it). */
+void conn_touch(struct conn *c)
+{
+    if (c->tmo && !(c->flags & CONN_CLOSING))
+        timeout_touch(c->tmo, &c->idle);
+}
+
+/* Stops reading from c until conn_resume_read; input already received
+ * stays buffered. */
+void conn_pause_read(struct conn *c)
+{
+    c->flags |= CONN_READ_PAUSED;
+    ev_io_stop(R.loop, &c->rio);
+}
+
+/* Reads again, starting with the bytes buffered while paused. */
+void conn_resume_read(struct conn *c)
+{
+    if (!(c->flags & CONN_READ_PAUSED) || conn_closing(c))
+        return;
+    c->flags &= ~CONN_READ_PAUSED;
+    ev_io_start(R.loop, &c->rio);
+    if (c->in.len) {
+        c->flags |= CONN_REFEED;
+        ev_feed_event(R.loop, &c->rio, EV_READ);
+    }
+}
+
+static void conn_overflow(struct conn *c)
+{
+    if (c->proto->on_overflow)
+        c->proto->on_overflow(c);
+    else
+        conn_close(c);
+}
+
+/* Hands bytes to the protocol. Bytes it leaves are kept in c->in, bounded
+ * by the listener's in_max. */
+static void conn_feed(struct conn *c, const char *p, size_t n, int owned)
+{
+    ssize_t used = c->proto->on_data(c, p, n);
+    if (used < 0) {
+        conn_close(c);
+        return;
+    }
+    if (c->flags & CONN_CLOSING)
+        return;
+    size_t left = n - (size_t)used;
+    if (owned) {
+        buf_consume(&c->in, (size_t)used);
+    } else if (left && buf_append(&c->in, p + used, left) < 0) {
+        conn_close(c);
+        return;
+    }
+    if (c->in.len > c->ls->in_max)
+        conn_overflow(c);
+    else if (c->in.len == 0)
+        buf_shrink(&c->in, 0);
+}
+
+/* Reads and discards input of a lingering connection; closes at its end. */
+static void conn_drain(struct conn *c)
+{
+    for (int i = 0; i < READS_PER_EVENT; i++) {
+        ssize_t n = read(c->fd, R.scratch, SCRATCH_SIZE);
+        if (n > 0)
+            continue;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        conn_close(c);
+        return;
+    }
+}
+
+static void conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct conn *c = container_of(w, struct conn, rio);
+    (void)loop;
+    (void)revents;
+    if (c->flags & CONN_REFEED) {
+        /* Input buffered during a pause: offer it before reading more. */
+        c->flags &= ~CONN_REFEED;
+        if (c->in.len)
+            conn_feed(c, buf_start(&c->in), c->in.len, 1);
+    }
+    if (c->flags & CONN_LINGER) {
+        conn_drain(c);
+        return;
+    }
+    for (int i = 0; i < READS_PER_EVENT; i++) {
+        if (c->flags & (CONN_CLOSING | CONN_CLOSE_AFTER_FLUSH | CONN_READ_PAUSED))
+            return;
+        int owned = c->in.len > 0;
+        char *dst = R.scratch;
+        size_t room = SCRATCH_SIZE;
+        if (owned) {
+            if (buf_reserve(&c->in, SCRATCH_SIZE / 4) < 0) {
+                conn_close(c);
+                return;
+            }
+            dst = buf_end(&c->in);
+            room = c->in.cap - c->in.off - c->in.len;
+        }
+        ssize_t n = read(c->fd, dst, room);
+        if (n > 0) {
+            if (owned) {
+                c->in.len += (size_t)n;
+                conn_feed(c, buf_start(&c->in), c->in.len, 1);
+            } else {
+                conn_feed(c, dst, (size_t)n, 0);
+            }
+            if ((size_t)n < room)
+                return;
+            continue;
+        }
+        if (n == 0) {
+            if (c->proto->on_eof)
+                c->proto->on_eof(c);
+            else
+                conn_close_after_flush(c);
+            return;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            log_debug("%s %s: read: %s", c->ls->name, c->peer, strerror(errno));
+            conn_close(c);
+        }
+        return;
+    }
+}
+
+static ssize_t discard_data(struct conn *c, const char *p, size_t n)
+{
+    (void)c;
+    (void)p;
+    return (ssize_t)n;
+}
+
+/* Connections over the cap: they get the listener's last word, then go. */
+static const struct conn_proto reject_proto = {
+    .name = "rejected",
+    .on_data = discard_data,
+};
+
+/* Makes a connection object for an accepted fd; with reject set, one that
+ * only sends the listener's reject_msg and closes. Returns NULL when memory
+ * or the protocol refuses it (fd is closed then). */
+struct conn *reactor_conn_new(struct listener *ls, int fd, const char *peer,
+                              int reject)
+{
+    struct conn *c = calloc(1, sizeof(*c));
+    if (!c) {
+        close(fd);
+        return NULL;
+    }
+    c->fd = fd;
+    c->id = R.next_id++;
+    c->ls = ls;
+    c->proto = ls->proto;
+    snprintf(c->peer, sizeof(c->peer), "%s", peer);
+    idle_node_init(&c->idle);
+    ev_io_init(&c->rio, conn_read_cb, fd, EV_READ);
+    ev_io_init(&c->wio, conn_write_cb, fd, EV_WRITE);
+    if (dict_insert(&R.by_id, &c->by_id, &c->id, sizeof(c->id)) < 0) {
+        close(fd);
+        free(c);
+        return NULL;
+    }
+    list_insert_tail(&ls->conns, &c->link);
+    ls->nconns++;
+    R.nconns++;
+    if (reject) {
+        c->proto = &reject_proto;
+        conn_write(c, ls->reject_msg, strlen(ls->reject_msg));
+        conn_linger_close(c);
+        return c;
+    }
+    if (ls->on_accept && ls->on_accept(c, ls->ud) < 0) {
+        conn_close(c);
+        return NULL;
+    }
+    if (!(c->flags & CONN_CLOSING))
+        ev_io_start(R.loop, &c->rio);
+    return c;
+}

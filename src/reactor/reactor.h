@@ -1,0 +1,133 @@
+/* The event loop's connections and listeners. One reactor per process, on
+ * libev's default loop.
+ *
+ * Reads land in a shared scratch buffer and go straight to the protocol;
+ * only bytes the protocol leaves unconsumed are copied into the connection's
+ * own bounded buffer, so an idle connection holds no buffer memory. Writes
+ * are queued and flushed just before the loop sleeps (an ev_prepare); the
+ * write watcher runs only while bytes remain. Closed connections are freed
+ * in that same before-sleep pass, never inside a callback that may still
+ * hold them. */
+#ifndef GANTRY_REACTOR_H
+#define GANTRY_REACTOR_H
+
+#include <ev.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/buf.h"
+#include "core/dict.h"
+#include "core/idle.h"
+#include "core/list.h"
+#include "reactor/timeout.h"
+
+struct conn;
+
+struct conn_proto {
+    const char *name;
+    /* Bytes arrived: consume what forms complete units and return how many
+     * bytes were used (the rest comes back with the next bytes), or -1 to
+     * close at once. */
+    ssize_t (*on_data)(struct conn *c, const char *p, size_t n);
+    /* Unconsumed input grew past the listener's in_max. Default: close. */
+    void (*on_overflow)(struct conn *c);
+    /* The connection is being freed: release the protocol's state. */
+    void (*on_close)(struct conn *c);
+    /* The peer closed its side; default: close after pending output. */
+    void (*on_eof)(struct conn *c);
+};
+
+enum {
+    CONN_CLOSING = 1u << 0,       /* closed; freed before the loop sleeps */
+    CONN_CLOSE_AFTER_FLUSH = 1u << 1,
+    CONN_READ_PAUSED = 1u << 2,
+    CONN_PENDING = 1u << 3,       /* in the before-sleep flush list */
+    CONN_REFEED = 1u << 4,        /* offer buffered input again (resumed) */
+    CONN_LINGER = 1u << 5,        /* after the flush, drain input, then close */
+};
+
+struct listener;
+
+struct conn {
+    int fd;
+    unsigned flags;
+    uint64_t id;
+    ev_io rio, wio;
+    struct buf in;
+    struct buf out;
+    struct list_node pending;     /* reactor's flush list */
+    struct list_node link;        /* listener's conns, then closing list */
+    struct dict_node by_id;
+    struct idle_node idle;
+    struct timeout_list *tmo;     /* the timeout list idle is in, or NULL */
+    struct listener *ls;
+    const struct conn_proto *proto; /* starts as the listener's; may change */
+    void *ud;                     /* the protocol's state */
+    char peer[48];
+};
+
+struct listener {
+    int fd;
+    ev_io io;
+    const struct conn_proto *proto;
+    /* A new connection; set c->ud here. Return -1 to refuse it. */
+    int (*on_accept)(struct conn *c, void *ud);
+    /* Connection cap reached: this last word (e.g. a 503) is sent before a
+     * lingering close; NULL closes at once. */
+    const char *reject_msg;
+    void *ud;
+    size_t in_max;                /* bound on unconsumed input */
+    size_t out_max;               /* bound on queued output */
+    unsigned long max_conns;
+    unsigned long nconns;
+    unsigned long accepted, rejected;
+    struct list_node conns;
+    char name[16];
+    char addr[64];                /* the bound address, port resolved */
+    int port;
+};
+
+struct reactor_stats {
+    unsigned long conns;
+    unsigned long accepted;
+    unsigned long emfile;
+};
+
+typedef void (*reactor_hook_fn)(void *ud);
+
+int reactor_init(struct ev_loop *loop);
+void reactor_shutdown(void);
+struct ev_loop *reactor_loop(void);
+int reactor_add_hook(reactor_hook_fn fn, void *ud);
+void reactor_stats(struct reactor_stats *st);
+int reactor_idle(void);
+
+int listener_open(struct listener *ls, const char *name, const char *addr,
+                  char *err, size_t errlen);
+void listener_start(struct listener *ls);
+void listener_stop(struct listener *ls);
+void listener_close(struct listener *ls);
+void listener_close_all(struct listener *ls, int after_flush);
+
+struct conn *conn_find(uint64_t id);
+struct conn *reactor_conn_new(struct listener *ls, int fd, const char *peer,
+                              int reject);
+int conn_write(struct conn *c, const void *p, size_t n);
+int conn_printf(struct conn *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void conn_flush_soon(struct conn *c);
+void conn_close(struct conn *c);
+void conn_close_after_flush(struct conn *c);
+void conn_linger_close(struct conn *c);
+void conn_pause_read(struct conn *c);
+void conn_resume_read(struct conn *c);
+void conn_set_timeout(struct conn *c, struct timeout_list *t);
+void conn_touch(struct conn *c);
+size_t conn_pending_bytes(const struct conn *c);
+
+static inline int conn_closing(const struct conn *c)
+{
+    return (c->flags & (CONN_CLOSING | CONN_CLOSE_AFTER_FLUSH)) != 0;
+}
+
+#endif

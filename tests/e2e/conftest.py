@@ -1,0 +1,55 @@
+"""Fixtures: a private redis-server and gantryd per test, torn down even
+when the test fails; on failure their logs are printed."""
+import pytest
+
+import harness
+
+
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, "rep_" + rep.when, rep)
+
+
+@pytest.fixture(autouse=True)
+def _process_logs(request):
+    harness.STARTED.clear()
+    yield
+    failed = any(getattr(request.node, "rep_" + w, None) is not None and
+                 getattr(request.node, "rep_" + w).failed for w in ("setup", "call"))
+    if failed:
+        for p in harness.STARTED:
+            print(f"\n----- {p.name} (pid {p.pid}) log: {p.log_path}\n{p.tail(80)}")
+    for p in reversed(harness.STARTED):
+        p.kill()
+    harness.STARTED.clear()
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    r = harness.Redis(str(tmp_path))
+    yield r
+    r.stop()
+
+
+@pytest.fixture
+def gantryd_factory(tmp_path, redis_server):
+    """Starts gantryd instances against the test's redis-server."""
+    made = []
+
+    def make(**kw):
+        wd = tmp_path / f"gantryd{len(made)}"
+        wd.mkdir()
+        g = harness.Gantryd(str(wd), redis=redis_server, **kw)
+        made.append(g)
+        return g
+
+    yield make
+    for g in made:
+        g.proc.kill()
+
+
+@pytest.fixture
+def gantryd(gantryd_factory):
+    return gantryd_factory()

@@ -1,0 +1,266 @@
+"""Real processes for the end-to-end tests: a private redis-server, gantryd
+and agents, each on free ports in its own temporary directory, with their
+logs kept so a failing test can show them."""
+import json
+import os
+import signal as sig_mod
+import socket
+import subprocess
+import time
+
+import requests
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.path.join(ROOT, os.environ.get("GANTRY_BUILD", "build/asan"))
+
+# Every process started during the current test, for the failure report.
+STARTED = []
+
+
+def free_port():
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(cond, timeout=10.0, interval=0.05, what="condition"):
+    """Polls cond() until it returns a true value, which is returned."""
+    deadline = time.monotonic() + timeout
+    last_exc = None
+    while time.monotonic() < deadline:
+        try:
+            v = cond()
+            if v:
+                return v
+        except Exception as e:  # the server may not be up yet
+            last_exc = e
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}"
+                         + (f" (last error: {last_exc!r})" if last_exc else ""))
+
+
+class Proc:
+    """A child process whose stdout and stderr go to a log file."""
+
+    def __init__(self, name, argv, workdir, env=None):
+        self.name = name
+        self.argv = argv
+        self.log_path = os.path.join(workdir, f"{name}.log")
+        self.log = open(self.log_path, "ab")
+        full_env = dict(os.environ)
+        full_env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
+        if env:
+            full_env.update(env)
+        self.p = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT,
+                                  env=full_env, cwd=workdir, start_new_session=True)
+        STARTED.append(self)
+
+    @property
+    def pid(self):
+        return self.p.pid
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def signal(self, sig):
+        self.p.send_signal(sig)
+
+    def stop(self, sig=sig_mod.SIGTERM, timeout=15):
+        """Signals the process and returns its exit status."""
+        if self.p.poll() is None:
+            self.p.send_signal(sig)
+            try:
+                self.p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        return self.p.returncode
+
+    def kill(self):
+        if self.p.poll() is None:
+            try:
+                os.killpg(self.p.pid, sig_mod.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.p.wait()
+
+    def text(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def tail(self, n=60):
+        return "\n".join(self.text().splitlines()[-n:])
+
+
+class Redis:
+    def __init__(self, workdir, port=None):
+        self.workdir = os.path.join(workdir, "redis")
+        os.makedirs(self.workdir, exist_ok=True)
+        self.port = port or free_port()
+        self.proc = None
+        self.start()
+
+    @property
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}"
+
+    def start(self):
+        self.proc = Proc("redis", [
+            "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+            "--dir", self.workdir, "--save", "", "--appendonly", "yes",
+            "--appendfsync", "always", "--daemonize", "no", "--logfile", "",
+            "--protected-mode", "no"], self.workdir)
+        wait_until(lambda: self.cli("PING") == "PONG", 10, what="redis-server")
+
+    def cli(self, *args):
+        out = subprocess.run(["redis-cli", "-p", str(self.port), "--no-raw"] + [str(a) for a in args],
+                             capture_output=True, text=True, timeout=10)
+        return out.stdout.strip().strip('"')
+
+    def raw(self, *args):
+        out = subprocess.run(["redis-cli", "-p", str(self.port), "--raw"] + [str(a) for a in args],
+                             capture_output=True, text=True, timeout=10)
+        return out.stdout
+
+    def client(self):
+        import redis
+        return redis.Redis(host="127.0.0.1", port=self.port, decode_responses=True)
+
+    def stop(self):
+        if self.proc and self.proc.alive():
+            try:
+                self.cli("SHUTDOWN", "NOSAVE")
+            except subprocess.TimeoutExpired:
+                pass
+            self.proc.stop()
+
+
+class Gantryd:
+    """gantryd on free ports with a config file of its own."""
+
+    def __init__(self, workdir, redis=None, conf=None, args=(), env=None, wait=True,
+                 http_port=None, agent_port=None):
+        self.workdir = workdir
+        self.http_port = http_port or free_port()
+        self.agent_port = agent_port or free_port()
+        self.conf_path = os.path.join(workdir, "gantry.conf")
+        sections = {
+            "http": {"listen": f"127.0.0.1:{self.http_port}"},
+            "agents": {"listen": f"127.0.0.1:{self.agent_port}"},
+            "log": {"level": "info"},
+        }
+        if redis is not None:
+            sections.setdefault("redis", {})["url"] = redis.url
+        for section, keys in (conf or {}).items():
+            sections.setdefault(section, {}).update(keys)
+        self.sections = sections
+        self.write_conf()
+        self.args = list(args)
+        self.env = env
+        self.proc = None
+        self.start(wait)
+
+    def write_conf(self):
+        with open(self.conf_path, "w") as f:
+            for section, keys in self.sections.items():
+                f.write(f"[{section}]\n")
+                for k, v in keys.items():
+                    f.write(f"{k} = {v}\n")
+                f.write("\n")
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def agent_addr(self):
+        return f"127.0.0.1:{self.agent_port}"
+
+    def start(self, wait=True):
+        argv = [os.path.join(BUILD, "gantryd"), "--config", self.conf_path] + self.args
+        self.proc = Proc("gantryd", argv, self.workdir, self.env)
+        if wait:
+            self.wait_healthy()
+
+    def wait_healthy(self, timeout=15):
+        def up():
+            if not self.proc.alive():
+                raise AssertionError(f"gantryd exited {self.proc.p.returncode}:\n{self.proc.tail()}")
+            return requests.get(self.url + "/health", timeout=1).status_code == 200
+        wait_until(up, timeout, what="gantryd /health")
+
+    def get(self, path, **kw):
+        kw.setdefault("timeout", 10)
+        return requests.get(self.url + path, **kw)
+
+    def post(self, path, body=None, **kw):
+        kw.setdefault("timeout", 10)
+        return requests.post(self.url + path, json=body, **kw)
+
+    def delete(self, path, **kw):
+        kw.setdefault("timeout", 10)
+        return requests.delete(self.url + path, **kw)
+
+    def fd_count(self):
+        return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
+
+    def rss_kib(self):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    def stop(self, sig=sig_mod.SIGTERM):
+        return self.proc.stop(sig)
+
+
+def raw_http(port, data, timeout=5.0, read_until_close=True):
+    """Sends raw bytes and returns everything the server answers until it
+    closes (or the timeout)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(data)
+        chunks = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                b = s.recv(65536)
+            except socket.timeout:
+                break
+            if not b:
+                break
+            chunks.append(b)
+            if not read_until_close:
+                break
+        return b"".join(chunks)
+    finally:
+        s.close()
+
+
+def parse_responses(data):
+    """Splits a byte stream of HTTP/1.1 responses (Content-Length framed)
+    into (status, headers, body) tuples."""
+    out = []
+    while data:
+        head, sep, rest = data.partition(b"\r\n\r\n")
+        if not sep:
+            break
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        headers = {}
+        for line in lines[1:]:
+            k, _, v = line.partition(":")
+            headers[k.strip().lower()] = v.strip()
+        n = int(headers.get("content-length", "0"))
+        if status == 100:
+            data = rest
+            continue
+        out.append((status, headers, rest[:n]))
+        data = rest[n:]
+    return out
+
+
+def json_lines(text):
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
