@@ -42,8 +42,11 @@ PROGRAMS := $(BUILD)/gantryd \
             $(if $(wildcard src/agent/main.c),$(BUILD)/gantry-agent) \
             $(if $(wildcard src/cli/main.c),$(BUILD)/gantryctl) \
             $(if $(wildcard src/replay/main.c),$(BUILD)/gantry-replay)
+# A bench program is bench/NAME.c, or a folder bench/NAME/ of .c files.
 BENCH_SRCS := $(wildcard bench/*.c)
-BENCH_PROGS := $(patsubst bench/%.c,$(BUILD)/%,$(BENCH_SRCS))
+BENCH_DIRS := $(patsubst %/,%,$(dir $(wildcard bench/*/*.c)))
+BENCH_PROGS := $(patsubst bench/%.c,$(BUILD)/%,$(BENCH_SRCS)) \
+               $(patsubst bench/%,$(BUILD)/%,$(sort $(BENCH_DIRS)))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_PROGS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
@@ -79,6 +82,12 @@ $(BUILD)/gantry-replay: $(BUILD)/obj/src/replay/main.o $(ARCHIVES)
 	$(LINK)
 $(BUILD)/%: $(BUILD)/obj/bench/%.o $(ARCHIVES)
 	$(LINK)
+define bench_dir_rule
+$(BUILD)/$(notdir $(1)): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(1)/*.c)) $(ARCHIVES)
+	@$(if $(Q),echo "  LINK  $$@";) $(CC) $(LDFLAGS) -o $$@ $$(filter %.o,$$^) \
+	    -Wl,--start-group $(ARCHIVES) -Wl,--end-group $(LIBS)
+endef
+$(foreach d,$(sort $(BENCH_DIRS)),$(eval $(call bench_dir_rule,$(d))))
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(ARCHIVES)
 	@mkdir -p $(dir $@)
 	$(LINK) -lcmocka
