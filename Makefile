@@ -104,7 +104,13 @@ check: deps layers
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 all unit-progs
 	@scripts/check.sh build/asan
 
-unit-progs: $(UNIT_PROGS)
+# A stand-in NVML library for the agent's GPU tests (there is no GPU here).
+FAKE_NVML := $(BUILD)/tests/fake-nvml/libnvidia-ml.so.1
+$(FAKE_NVML): tests/unit/fake_nvml.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g -fPIC -shared $< -o $@
+
+unit-progs: $(UNIT_PROGS) $(if $(wildcard tests/unit/fake_nvml.c),$(FAKE_NVML))
 
 # Packages come first, then a fresh make reads pkg-config with them present.
 run: deps
