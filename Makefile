@@ -70,15 +70,17 @@ $(BUILD)/lib$(1).a: $(patsubst %.c,$(BUILD)/obj/%.o,$(SRC_$(1)))
 endef
 $(foreach m,$(MODULES),$(if $(SRC_$(m)),$(eval $(call archive_rule,$(m)))))
 
-LINK = @$(if $(Q),echo "  LINK  $@";) $(CC) $(LDFLAGS) -o $@ $< -Wl,--start-group $(ARCHIVES) -Wl,--end-group $(LIBS)
+LINK = @$(if $(Q),echo "  LINK  $@";) $(CC) $(LDFLAGS) -o $@ $< \
+       -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LIBS)
+libs = $(filter $(foreach m,$(1),$(BUILD)/lib$(m).a),$(ARCHIVES))
 
-$(BUILD)/gantryd: $(BUILD)/obj/src/gantryd.o $(ARCHIVES)
+$(BUILD)/gantryd: $(BUILD)/obj/src/gantryd.o $(call libs,core reactor proto store http)
 	$(LINK)
-$(BUILD)/gantry-agent: $(BUILD)/obj/src/agent/main.o $(ARCHIVES)
+$(BUILD)/gantry-agent: $(BUILD)/obj/src/agent/main.o $(call libs,core reactor proto agent)
 	$(LINK)
-$(BUILD)/gantryctl: $(BUILD)/obj/src/cli/main.o $(ARCHIVES)
+$(BUILD)/gantryctl: $(BUILD)/obj/src/cli/main.o $(call libs,core cli)
 	$(LINK)
-$(BUILD)/gantry-replay: $(BUILD)/obj/src/replay/main.o $(ARCHIVES)
+$(BUILD)/gantry-replay: $(BUILD)/obj/src/replay/main.o $(call libs,core reactor proto replay)
 	$(LINK)
 $(BUILD)/%: $(BUILD)/obj/bench/%.o $(ARCHIVES)
 	$(LINK)

@@ -20,7 +20,7 @@ check() { # module, allowed modules...
 }
 check core
 check reactor core
-check proto core
+check proto core reactor
 check store core reactor
 check http core reactor store proto
 check agent core proto

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/cluster.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/parse.h"
@@ -16,6 +17,8 @@
 #include "http/api.h"
 #include "http/http.h"
 #include "http/router.h"
+#include "proto/session.h"
+#include "reactor/driver.h"
 #include "reactor/notify.h"
 #include "reactor/reactor.h"
 
@@ -32,8 +35,10 @@ static struct {
     struct override ov[MAX_OVERRIDES];
     int nov;
     struct ev_loop *loop;
-    struct listener http_ls;
+    struct listener http_ls, agent_ls;
     struct http_server *http;
+    struct cluster cl;
+    char master_id[128];
     struct api_env api;
     ev_signal sigterm, sigint, sighup;
     ev_timer stop_timer;
@@ -184,6 +189,29 @@ static void http_limits(const struct config *cfg, struct http_server_limits *lim
     lim->cors_origins = cfg->http_cors_origins;
 }
 
+static void cluster_settings(const struct config *cfg, struct cluster_config *cc)
+{
+    cc->heartbeat_timeout = cfg->agents_heartbeat_timeout;
+    cc->lost_after = cfg->agents_lost_after;
+    cc->aging = cfg->scheduler_aging;
+    cc->slice = cfg->scheduler_slice;
+    cc->max_attempts = (int)cfg->tasks_max_attempts;
+    cc->keep_finished = cfg->tasks_keep_finished;
+    cc->log_buffer = cfg->tasks_log_buffer;
+    cc->require_registration = cfg->agents_require_registration;
+    cc->policy = sched_policy_find(cfg->scheduler_policy);
+}
+
+static void session_settings(const struct config *cfg, struct session_config *sc)
+{
+    sc->token = cfg->agents_token;
+    sc->max_frame = cfg->agents_max_frame;
+    sc->hello_timeout = cfg->agents_hello_timeout;
+    sc->heartbeat_timeout = cfg->agents_heartbeat_timeout;
+    sc->max_connections = cfg->agents_max_connections;
+    sc->master_id = G.master_id;
+}
+
 /* Applies what can change while running; names what needs a restart. */
 static void apply_live(const struct config *old, const struct config *cfg)
 {
@@ -200,6 +228,17 @@ static void apply_live(const struct config *old, const struct config *cfg)
     }
     if (!old)
         return;
+    struct cluster_config cc;
+    struct session_config sc;
+    cluster_settings(cfg, &cc);
+    session_settings(cfg, &sc);
+    cluster_configure(&G.cl, &cc);
+    session_server_configure(&sc);
+    driver_set_interval(cfg->scheduler_interval);
+    G.api.cancel_grace = cfg->tasks_cancel_grace;
+    G.api.max_attempts = (int)cfg->tasks_max_attempts;
+    if (strcmp(old->scheduler_policy, cfg->scheduler_policy) != 0)
+        log_info("scheduler policy is now %s", cfg->scheduler_policy);
     for (const struct config_key *k = config_keys; k->key; k++)
         if (!k->live && !config_equal_key(old, cfg, k))
             log_warn("%s.%s changed: it takes effect at the next restart",
@@ -225,7 +264,7 @@ static void stop_check(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)w;
     (void)revents;
-    int done = G.http_ls.nconns == 0 && reactor_idle();
+    int done = G.http_ls.nconns == 0 && G.agent_ls.nconns == 0 && reactor_idle();
     if (done || ev_now(loop) - G.stop_started >= STOP_DEADLINE) {
         if (!done)
             log_warn("stop deadline reached; closing what is left");
@@ -245,6 +284,8 @@ static void begin_stop(const char *why)
     notify_stopping();
     listener_close(&G.http_ls);
     listener_close_all(&G.http_ls, 1);
+    listener_close(&G.agent_ls);
+    listener_close_all(&G.agent_ls, 1);
     G.stop_started = ev_now(G.loop);
     ev_timer_init(&G.stop_timer, stop_check, 0.01, 0.01);
     ev_timer_start(G.loop, &G.stop_timer);
@@ -299,9 +340,36 @@ static int start_http(char *err, size_t errlen)
     G.api.started = time_wall();
     G.api.http = G.http;
     G.api.http_ls = &G.http_ls;
+    G.api.cl = &G.cl;
+    G.api.cancel_grace = G.cfg.tasks_cancel_grace;
+    G.api.max_attempts = (int)G.cfg.tasks_max_attempts;
+    G.api.kick_scheduler = driver_kick;
     api_init(&G.api);
     if (api_register() < 0) {
         snprintf(err, errlen, "too many routes");
+        return -1;
+    }
+    return 0;
+}
+
+static int start_agents(char *err, size_t errlen)
+{
+    struct cluster_config cc;
+    struct session_config sc;
+    char host[64] = "gantryd";
+    gethostname(host, sizeof(host) - 1);
+    snprintf(G.master_id, sizeof(G.master_id), "%s:%d", host, (int)getpid());
+    cluster_settings(&G.cfg, &cc);
+    session_settings(&G.cfg, &sc);
+    if (cluster_init(&G.cl, &cc) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (listener_open(&G.agent_ls, "agents", G.cfg.agents_listen, err, errlen) < 0)
+        return -1;
+    if (session_server_start(&G.agent_ls, &G.cl, &sc) < 0 ||
+        driver_start(G.loop, &G.cl, G.cfg.scheduler_interval) < 0) {
+        snprintf(err, errlen, "out of memory");
         return -1;
     }
     return 0;
@@ -311,8 +379,12 @@ static void shutdown_all(void)
 {
     signals_stop();
     notify_watchdog_stop(G.loop);
+    driver_stop();
+    session_server_stop();
     listener_close_all(&G.http_ls, 0);
+    listener_close_all(&G.agent_ls, 0);
     reactor_shutdown();
+    cluster_free(&G.cl);
     http_server_free(G.http);
     router_reset();
     auth_free();
@@ -340,7 +412,8 @@ int main(int argc, char **argv)
     }
     apply_live(NULL, &G.cfg);
     G.loop = EV_DEFAULT;
-    if (reactor_init(G.loop) < 0 || start_http(err, sizeof(err)) < 0) {
+    if (reactor_init(G.loop) < 0 || start_agents(err, sizeof(err)) < 0 ||
+        start_http(err, sizeof(err)) < 0) {
         log_error("%s", err);
         return 1;
     }
@@ -349,8 +422,10 @@ int main(int argc, char **argv)
                  G.http_ls.addr);
     signals_start();
     notify_watchdog_start(G.loop);
-    log_info("gantryd %s: HTTP on http://%s (policy %s)", GANTRY_VERSION,
-             G.http_ls.addr, G.cfg.scheduler_policy);
+    if (!G.cfg.agents_token[0])
+        log_warn("no agents.token set: any agent that reaches %s may join", G.agent_ls.addr);
+    log_info("gantryd %s: HTTP on http://%s, agents on %s (policy %s)", GANTRY_VERSION,
+             G.http_ls.addr, G.agent_ls.addr, G.cfg.scheduler_policy);
     notify_ready("serving");
     ev_run(G.loop, 0);
     shutdown_all();

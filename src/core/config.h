@@ -32,7 +32,6 @@ struct config {
     size_t agents_max_frame;
     long agents_max_connections;
     double agents_hello_timeout;
-    size_t agents_log_buffer;
     /* [redis] */
     char *redis_url;
     char *redis_telemetry_retention;
@@ -46,7 +45,11 @@ struct config {
     double scheduler_interval;
     double scheduler_slice;
     double scheduler_aging;
-    long scheduler_max_attempts;
+    /* [tasks] */
+    long tasks_max_attempts;
+    long tasks_keep_finished;
+    size_t tasks_log_buffer;
+    double tasks_cancel_grace;
     /* [log] */
     char *log_level;
 };

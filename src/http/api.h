@@ -4,15 +4,31 @@
 #ifndef GANTRY_API_H
 #define GANTRY_API_H
 
+#include "core/cluster.h"
 #include "http.h"
 
 struct api_env {
     double started;               /* wall-clock start time */
     struct http_server *http;
     struct listener *http_ls;
+    struct cluster *cl;
+    double cancel_grace;          /* seconds */
+    int max_attempts;             /* default for submissions */
+    void (*kick_scheduler)(void); /* run the scheduler soon */
 };
+
+extern struct api_env *api_env;
 
 void api_init(struct api_env *env);
 int api_register(void);
+int api_tasks_register(void);
+int api_workers_register(void);
+
+/* Shared by the handlers (api_util.c). */
+json_t *api_json_body(struct http_req *req);
+int api_query_limit(struct http_req *req, int def, int max, int *out);
+int api_reply_field_error(struct http_req *req, int status, const char *code,
+                          const char *field, const char *message);
+double api_now(void);
 
 #endif

@@ -1,0 +1,249 @@
+#include "cluster.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster_int.h"
+#include "sched_policy.h"
+
+static int worker_match(const struct dict_node *n, const void *key, size_t len)
+{
+    const struct worker *w = container_of(n, struct worker, by_id);
+    return strlen(w->id) == len && memcmp(w->id, key, len) == 0;
+}
+
+static int task_match(const struct dict_node *n, const void *key, size_t len)
+{
+    const struct task *t = container_of(n, struct task, by_id);
+    return strlen(t->id) == len && memcmp(t->id, key, len) == 0;
+}
+
+/* Every required label of the task has the same value on the worker. */
+static int label_fit(const struct sched_node *n, const void *labels)
+{
+    const struct worker *w = n->owner;
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)labels, k, v) {
+        json_t *have = w->labels ? json_object_get(w->labels, k) : NULL;
+        if (!have || !json_equal(have, v))
+            return 0;
+    }
+    return 1;
+}
+
+/* Prepares an empty cluster. Returns 0 or -1. */
+int cluster_init(struct cluster *cl, const struct cluster_config *cfg)
+{
+    memset(cl, 0, sizeof(*cl));
+    cl->cfg = *cfg;
+    dict_init(&cl->workers, worker_match);
+    dict_init(&cl->tasks, task_match);
+    list_init(&cl->worker_list);
+    list_init(&cl->task_list);
+    list_init(&cl->finished);
+    list_init(&cl->blocked);
+    idle_list_init(&cl->hb_list, cfg->heartbeat_timeout);
+    idle_list_init(&cl->lost_list, cfg->lost_after);
+    sched_cluster_init(&cl->sched);
+    cl->sched.label_fit = label_fit;
+    cl->capacity_gen = 1;
+    return cluster_queue_init(cl);
+}
+
+static void worker_free(struct worker *w)
+{
+    json_decref(w->labels);
+    free(w->gpus);
+    free(w);
+}
+
+/* Frees every worker and task. */
+void cluster_free(struct cluster *cl)
+{
+    struct list_node *pos, *tmp;
+    list_for_each_safe(pos, tmp, &cl->task_list)
+        task_free(container_of(pos, struct task, all));
+    list_for_each_safe(pos, tmp, &cl->worker_list)
+        worker_free(container_of(pos, struct worker, all));
+    dict_free(&cl->workers);
+    dict_free(&cl->tasks);
+    heap_free(&cl->queue);
+    sched_cluster_free(&cl->sched);
+}
+
+/* Applies new settings (a reload); lists keep their members. */
+void cluster_configure(struct cluster *cl, const struct cluster_config *cfg)
+{
+    cl->cfg = *cfg;
+    cl->hb_list.timeout = cfg->heartbeat_timeout;
+    cl->lost_list.timeout = cfg->lost_after;
+}
+
+/* Adds an observer: fn(ud, event) for every change. Returns 0 or -1. */
+int cluster_observe(struct cluster *cl, cluster_observer_fn fn, void *ud)
+{
+    if (cl->nobs == CLUSTER_MAX_OBSERVERS)
+        return -1;
+    cl->obs[cl->nobs].fn = fn;
+    cl->obs[cl->nobs].ud = ud;
+    cl->nobs++;
+    return 0;
+}
+
+/* Hands ev to every observer, in the order they were added. */
+void cluster_emit(struct cluster *cl, struct cluster_event *ev)
+{
+    for (int i = 0; i < cl->nobs; i++)
+        cl->obs[i].fn(cl->obs[i].ud, ev);
+}
+
+static void emit_worker(struct cluster *cl, enum cluster_event_type type,
+                        struct worker *w, const char *name, double now)
+{
+    struct cluster_event ev = {.type = type, .w = w, .name = name, .now = now};
+    cluster_emit(cl, &ev);
+}
+
+/* Returns the worker with this id, or NULL. */
+struct worker *cluster_worker(const struct cluster *cl, const char *id)
+{
+    struct dict_node *n = dict_find(&cl->workers, id, strlen(id));
+    return n ? container_of(n, struct worker, by_id) : NULL;
+}
+
+/* Adds an offline worker record for id. Returns NULL on no memory. */
+struct worker *worker_create(struct cluster *cl, const char *id, double now)
+{
+    struct worker *w = calloc(1, sizeof(*w));
+    if (!w)
+        return NULL;
+    snprintf(w->id, sizeof(w->id), "%s", id);
+    w->state = WS_OFFLINE;
+    w->node = -1;
+    w->registered_at = now;
+    w->state_since = now;
+    idle_node_init(&w->idle);
+    list_init(&w->tasks);
+    if (dict_insert(&cl->workers, &w->by_id, w->id, strlen(w->id)) < 0) {
+        free(w);
+        return NULL;
+    }
+    list_insert_tail(&cl->worker_list, &w->all);
+    cl->nworkers++;
+    return w;
+}
+
+/* Whether new tasks may go to w; capacity may grow when it becomes so. */
+void cluster_update_usable(struct cluster *cl, struct worker *w)
+{
+    if (w->node < 0)
+        return;
+    struct sched_node *n = &cl->sched.nodes[w->node];
+    uint8_t usable = w->state == WS_ACTIVE && !w->draining && w->session;
+    if (usable && !n->usable)
+        cl->capacity_gen++;
+    n->usable = usable;
+}
+
+/* Moves w to state st and tells observers. */
+void cluster_set_worker_state(struct cluster *cl, struct worker *w,
+                              enum worker_state st, double now)
+{
+    if (w->state == st)
+        return;
+    w->state = st;
+    w->state_since = now;
+    cluster_update_usable(cl, w);
+    static const char *const names[] = {"worker.active", "worker.inactive",
+                                        "worker.offline"};
+    emit_worker(cl, CE_WORKER_STATE, w, names[st], now);
+}
+
+/* Pre-registers id (POST /api/workers). Returns 0, 1 when it exists
+ * already, -1 on no memory. labels is borrowed. */
+int cluster_register(struct cluster *cl, const char *id, json_t *labels,
+                     double now, struct worker **out)
+{
+    struct worker *w = cluster_worker(cl, id);
+    if (w) {
+        *out = w;
+        return 1;
+    }
+    w = worker_create(cl, id, now);
+    if (!w)
+        return -1;
+    w->registered = 1;
+    if (labels)
+        w->labels = json_incref(labels);
+    *out = w;
+    emit_worker(cl, CE_WORKER_REGISTERED, w, "worker.registered", now);
+    return 0;
+}
+
+/* Forgets w (DELETE /api/workers/{id}): its tasks go back to the queue.
+ * Observers see CE_WORKER_REMOVED before w is freed. Returns 0. */
+int cluster_unregister(struct cluster *cl, struct worker *w, double now)
+{
+    cluster_requeue_worker_tasks(cl, w, "worker_removed", now);
+    emit_worker(cl, CE_WORKER_REMOVED, w, "worker.removed", now);
+    idle_remove(&cl->hb_list, &w->idle);
+    idle_remove(&cl->lost_list, &w->idle);
+    if (w->node >= 0)
+        sched_node_remove(&cl->sched, w->node);
+    dict_remove(&cl->workers, &w->by_id);
+    list_unlink(&w->all);
+    cl->nworkers--;
+    worker_free(w);
+    return 0;
+}
+
+/* Starts (drain = 1) or ends draining: a draining worker finishes its tasks
+ * and gets no new ones. Returns 0. */
+int cluster_drain(struct cluster *cl, struct worker *w, int drain, double now)
+{
+    if (w->draining == drain)
+        return 0;
+    w->draining = drain;
+    cluster_update_usable(cl, w);
+    emit_worker(cl, CE_WORKER_STATE, w, drain ? "worker.draining" : "worker.active", now);
+    return 0;
+}
+
+/* The agent's connection closed: w is offline, and lost if it does not
+ * come back within lost_after. */
+void cluster_disconnect(struct cluster *cl, struct worker *w, double now)
+{
+    w->session = 0;
+    idle_remove(&cl->hb_list, &w->idle);
+    if (!w->lost)
+        idle_touch(&cl->lost_list, &w->idle, now);
+    cluster_set_worker_state(cl, w, WS_OFFLINE, now);
+    cluster_update_usable(cl, w);
+}
+
+/* Moves expired workers along: active -> inactive after heartbeat_timeout
+ * without a heartbeat; inactive or offline -> lost after lost_after (their
+ * tasks are requeued). Returns when to call again (absolute time). */
+double cluster_expire(struct cluster *cl, double now)
+{
+    struct idle_node *n;
+    while ((n = idle_pop_expired(&cl->hb_list, now))) {
+        struct worker *w = container_of(n, struct worker, idle);
+        idle_touch(&cl->lost_list, &w->idle, now);
+        cluster_set_worker_state(cl, w, WS_INACTIVE, now);
+    }
+    while ((n = idle_pop_expired(&cl->lost_list, now))) {
+        struct worker *w = container_of(n, struct worker, idle);
+        w->lost = 1;
+        cl->stats.lost_workers++;
+        cluster_requeue_worker_tasks(cl, w, "worker_lost", now);
+        emit_worker(cl, CE_WORKER_LOST, w, "worker.lost", now);
+    }
+    double next = now + 1.0, d;
+    if (idle_next_deadline(&cl->hb_list, &d) == 0 && d < next)
+        next = d;
+    if (idle_next_deadline(&cl->lost_list, &d) == 0 && d < next)
+        next = d;
+    return next;
+}

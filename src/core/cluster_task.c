@@ -1,0 +1,337 @@
+/* The task life cycle in the cluster: submit, assign bookkeeping, start,
+ * finish, cancel, requeue, logs, and eviction of old finished tasks. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster.h"
+#include "cluster_int.h"
+
+#define LOG_HEADER (sizeof(uint64_t) + sizeof(double) + 1 + sizeof(uint32_t))
+
+/* Returns the task with this id, or NULL (also when evicted from memory). */
+struct task *cluster_task(const struct cluster *cl, const char *id)
+{
+    struct dict_node *n = dict_find(&cl->tasks, id, strlen(id));
+    return n ? container_of(n, struct task, by_id) : NULL;
+}
+
+/* Takes the task's placement from its worker's free resources (clamped:
+ * a re-adopted task may overcommit a worker that changed meanwhile). */
+void cluster_take(struct cluster *cl, struct task *t)
+{
+    struct worker *w = t->worker;
+    if (t->placed || !w || w->node < 0)
+        return;
+    struct sched_node *n = &cl->sched.nodes[w->node];
+    n->cpu_free -= t->req.cpu;
+    n->mem_free -= t->req.mem;
+    n->disk_free -= t->req.disk;
+    for (int i = 0; i < t->placement.ngpu; i++) {
+        int g = t->placement.gpu[i];
+        if (g < n->ngpus)
+            n->gpu_free[g] = (uint16_t)(n->gpu_free[g] > t->placement.milli
+                                            ? n->gpu_free[g] - t->placement.milli : 0);
+    }
+    n->ntasks++;
+    t->placed = 1;
+}
+
+/* Gives the task's placement back to its worker. */
+void cluster_release(struct cluster *cl, struct task *t)
+{
+    struct worker *w = t->worker;
+    if (!t->placed || !w || w->node < 0)
+        return;
+    struct sched_node *n = &cl->sched.nodes[w->node];
+    n->cpu_free += t->req.cpu;
+    n->mem_free += t->req.mem;
+    n->disk_free += t->req.disk;
+    for (int i = 0; i < t->placement.ngpu; i++) {
+        int g = t->placement.gpu[i];
+        if (g < n->ngpus) {
+            int v = n->gpu_free[g] + t->placement.milli;
+            n->gpu_free[g] = (uint16_t)(v > 1000 ? 1000 : v);
+        }
+    }
+    if (n->ntasks)
+        n->ntasks--;
+    t->placed = 0;
+    cl->capacity_gen++;
+}
+
+/* Puts t on w's task list and takes its resources there. */
+void cluster_attach(struct cluster *cl, struct task *t, struct worker *w,
+                    double now)
+{
+    (void)now;
+    if (t->worker == w)
+        return;
+    t->worker = w;
+    snprintf(t->worker_id, sizeof(t->worker_id), "%s", w->id);
+    list_insert_tail(&w->tasks, &t->on_worker);
+    w->ntasks++;
+    cluster_take(cl, t);
+}
+
+static void detach(struct cluster *cl, struct task *t)
+{
+    if (!t->worker)
+        return;
+    cluster_release(cl, t);
+    list_unlink(&t->on_worker);
+    t->worker->ntasks--;
+    t->worker = NULL;
+}
+
+static const char *const event_names[] = {
+    "task.queued", "task.assigned", "task.running",
+    "task.completed", "task.failed", "task.cancelled",
+};
+
+/* Moves t to status st, stamps the time, and tells observers. */
+void cluster_set_status(struct cluster *cl, struct task *t,
+                        enum task_status st, double now)
+{
+    cl->by_status[t->status]--;
+    cl->by_status[st]++;
+    t->status = st;
+    if (st == TS_ASSIGNED)
+        t->assigned_at = now;
+    else if (st == TS_RUNNING && !t->started_at)
+        t->started_at = now;
+    else if (task_status_terminal(st))
+        t->finished_at = now;
+    struct cluster_event ev = {.type = CE_TASK_STATE, .t = t, .w = t->worker,
+                               .name = event_names[st], .now = now};
+    cluster_emit(cl, &ev);
+}
+
+static void evict_old(struct cluster *cl, double now)
+{
+    while ((long)cl->nfinished > cl->cfg.keep_finished) {
+        struct task *t = container_of(list_first(&cl->finished), struct task, blocked);
+        struct cluster_event ev = {.type = CE_TASK_EVICTED, .t = t, .now = now};
+        cluster_emit(cl, &ev);
+        list_unlink(&t->blocked);
+        list_unlink(&t->all);
+        dict_remove(&cl->tasks, &t->by_id);
+        cl->nfinished--;
+        task_free(t);
+    }
+}
+
+static void finish(struct cluster *cl, struct task *t, enum task_status st,
+                   int has_exit, int exit_code, const char *reason, double now)
+{
+    if (t->status == TS_QUEUED)
+        cluster_dequeue(cl, t);
+    detach(cl, t);
+    t->has_exit_code = has_exit;
+    t->exit_code = exit_code;
+    task_set_reason(t, reason);
+    free(t->pending_reason);
+    t->pending_reason = NULL;
+    cluster_set_status(cl, t, st, now);
+    list_insert_tail(&cl->finished, &t->blocked);
+    cl->nfinished++;
+    evict_old(cl, now);
+}
+
+/* Takes t off its worker and queues it again; past max_attempts it fails
+ * with why as its reason instead. */
+void cluster_requeue(struct cluster *cl, struct task *t, const char *why,
+                     double now)
+{
+    if (t->attempts >= t->max_attempts) {
+        finish(cl, t, TS_FAILED, 0, 0, why, now);
+        return;
+    }
+    detach(cl, t);
+    cl->stats.requeued++;
+    t->cancel_requested = 0;
+    task_set_reason(t, NULL);
+    cluster_enqueue(cl, t);
+    cluster_set_status(cl, t, TS_QUEUED, now);
+}
+
+/* Requeues every task assigned to w (it is lost or removed). */
+void cluster_requeue_worker_tasks(struct cluster *cl, struct worker *w,
+                                  const char *why, double now)
+{
+    while (!list_empty(&w->tasks)) {
+        struct task *t = container_of(list_first(&w->tasks), struct task, on_worker);
+        if (t->cancel_requested)
+            finish(cl, t, TS_CANCELLED, 0, 0, "cancelled", now);
+        else
+            cluster_requeue(cl, t, why, now);
+    }
+}
+
+static int insert(struct cluster *cl, struct task *t)
+{
+    if (dict_insert(&cl->tasks, &t->by_id, t->id, strlen(t->id)) < 0)
+        return -1;
+    list_insert_tail(&cl->task_list, &t->all);
+    t->seq = ++cl->seq;
+    cl->by_status[t->status]++;
+    return 0;
+}
+
+/* Accepts a validated task: gives it an id, queues it. Returns 0 or -1. */
+int cluster_submit(struct cluster *cl, struct task *t, double now)
+{
+    do
+        task_make_id(t->id, sizeof(t->id), now, cl->id_counter++);
+    while (cluster_task(cl, t->id));
+    t->created_at = now;
+    t->status = TS_QUEUED;
+    if (insert(cl, t) < 0)
+        return -1;
+    cl->stats.submitted++;
+    cluster_enqueue(cl, t);
+    struct cluster_event ev = {.type = CE_TASK_SUBMITTED, .t = t,
+                               .name = "task.queued", .now = now};
+    cluster_emit(cl, &ev);
+    return 0;
+}
+
+/* Takes in a task that already has an id and a status (restored from
+ * Redis, or described by an agent's hello). An assigned or running task
+ * goes back on its worker; if that worker is unknown an offline record is
+ * made for it, so it is requeued if the worker never returns. */
+int cluster_adopt_task(struct cluster *cl, struct task *t, double now)
+{
+    if (cluster_task(cl, t->id) || insert(cl, t) < 0)
+        return -1;
+    if (t->status == TS_QUEUED) {
+        cluster_enqueue(cl, t);
+    } else if (task_status_terminal(t->status)) {
+        list_insert_tail(&cl->finished, &t->blocked);
+        cl->nfinished++;
+        evict_old(cl, now);
+    } else if (t->worker_id[0]) {
+        struct worker *w = cluster_worker(cl, t->worker_id);
+        if (!w && worker_id_valid(t->worker_id) &&
+            (w = worker_create(cl, t->worker_id, now)))
+            idle_touch(&cl->lost_list, &w->idle, now);
+        if (w)
+            cluster_attach(cl, t, w, now);
+        else
+            cluster_requeue(cl, t, "worker_lost", now);
+    } else {
+        t->status = TS_QUEUED;
+        cluster_enqueue(cl, t);
+    }
+    return 0;
+}
+
+/* Cancels t: a queued task at once; a placed one by asking its agent (the
+ * agent reports it cancelled), or at once when the agent is away. Returns
+ * 0, or 1 when t has finished already. */
+int cluster_cancel(struct cluster *cl, struct task *t, double grace, double now)
+{
+    if (task_status_terminal(t->status))
+        return 1;
+    if (t->worker && t->worker->session) {
+        t->cancel_requested = 1;
+        struct cluster_event ev = {.type = CE_TASK_CANCEL, .t = t, .w = t->worker,
+                                   .name = "task.cancelling", .grace = grace, .now = now};
+        cluster_emit(cl, &ev);
+        return 0;
+    }
+    finish(cl, t, TS_CANCELLED, 0, 0, "cancelled", now);
+    return 0;
+}
+
+/* The agent started t. Returns 0, or -1 when t is not w's. */
+int cluster_task_started(struct cluster *cl, struct worker *w, const char *id,
+                         double now)
+{
+    struct task *t = cluster_task(cl, id);
+    if (!t || t->worker != w)
+        return -1;
+    if (t->status == TS_ASSIGNED)
+        cluster_set_status(cl, t, TS_RUNNING, now);
+    return 0;
+}
+
+/* The agent reports t's end. Applied once: a result for a task already
+ * finished, or now placed on another worker, is ignored. Returns 0 when
+ * applied, 1 when ignored, -1 when t is unknown. */
+int cluster_task_finished(struct cluster *cl, struct worker *w, const char *id,
+                          enum task_status status, int has_exit, int exit_code,
+                          const char *reason, double now)
+{
+    struct task *t = cluster_task(cl, id);
+    if (!t)
+        return -1;
+    if (task_status_terminal(t->status) || (t->worker && t->worker != w))
+        return 1;
+    if (!task_status_terminal(status))
+        status = TS_FAILED;
+    finish(cl, t, status, has_exit, exit_code, reason, now);
+    return 0;
+}
+
+static void log_append(struct cluster *cl, struct task *t, int stream,
+                       const char *data, uint32_t len, double now)
+{
+    struct buf *b = &t->logs;
+    size_t cap = cl->cfg.log_buffer;
+    if (LOG_HEADER + len > cap)
+        return;
+    uint64_t seq = ++t->log_seq;
+    unsigned char s = (unsigned char)stream;
+    if (buf_reserve(b, LOG_HEADER + len) < 0)
+        return;
+    buf_append(b, &seq, sizeof(seq));
+    buf_append(b, &now, sizeof(now));
+    buf_append(b, &s, 1);
+    buf_append(b, &len, sizeof(len));
+    buf_append(b, data, len);
+    while (b->len > cap) {
+        uint32_t first;
+        memcpy(&first, buf_start(b) + LOG_HEADER - sizeof(uint32_t), sizeof(first));
+        buf_consume(b, LOG_HEADER + first);
+        t->log_dropped++;
+    }
+}
+
+/* Output from t's process on its agent. Kept in t's bounded memory buffer
+ * and handed to observers. Returns 0, or -1 when t is unknown. */
+int cluster_task_log(struct cluster *cl, struct worker *w, const char *id,
+                     const char *stream, const char *data, size_t len,
+                     double now)
+{
+    struct task *t = cluster_task(cl, id);
+    (void)w;
+    if (!t)
+        return -1;
+    int s = strcmp(stream, "stderr") == 0 ? 2 : 1;
+    log_append(cl, t, s, data, (uint32_t)len, now);
+    struct cluster_event ev = {.type = CE_TASK_LOG, .t = t, .w = t->worker,
+                               .stream = s == 2 ? "stderr" : "stdout",
+                               .data = data, .len = len, .log_seq = t->log_seq,
+                               .now = now};
+    cluster_emit(cl, &ev);
+    return 0;
+}
+
+/* Iterates t's buffered log records from *pos (start at 0). Returns 1 with
+ * e filled, 0 at the end. */
+int task_log_next(const struct task *t, size_t *pos, struct task_log_entry *e)
+{
+    const struct buf *b = &t->logs;
+    if (*pos + LOG_HEADER > b->len)
+        return 0;
+    const char *p = buf_start(b) + *pos;
+    unsigned char s;
+    memcpy(&e->seq, p, sizeof(e->seq));
+    memcpy(&e->ts, p + 8, sizeof(e->ts));
+    memcpy(&s, p + 16, 1);
+    memcpy(&e->len, p + 17, sizeof(e->len));
+    e->stream = s;
+    e->data = p + LOG_HEADER;
+    *pos += LOG_HEADER + e->len;
+    return 1;
+}

@@ -1,0 +1,61 @@
+/* Workers as gantryd knows them: identity, capacity (in the scheduler's
+ * node), state, latest telemetry with per-GPU samples, and the tasks placed
+ * on them. */
+#ifndef GANTRY_WORKER_H
+#define GANTRY_WORKER_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "dict.h"
+#include "gpumetric.h"
+#include "idle.h"
+#include "list.h"
+
+#define WORKER_ID_MAX 72
+
+enum worker_state {
+    WS_ACTIVE,                    /* heartbeats arriving */
+    WS_INACTIVE,                  /* connected, silent past heartbeat_timeout */
+    WS_OFFLINE,                   /* not connected */
+};
+
+struct worker_gpu {
+    struct gpu_info info;
+    struct gpu_sample last;       /* latest sample (present bits say what) */
+    double last_ts;               /* its time */
+};
+
+struct worker {
+    char id[WORKER_ID_MAX];
+    struct dict_node by_id;
+    struct list_node all;
+    struct idle_node idle;        /* heartbeat list when active, else lost list */
+    enum worker_state state;
+    int draining;
+    int registered;               /* pre-registered (POST /api/workers) */
+    int joined;                   /* has said hello at least once */
+    int lost;                     /* lost_after passed; its tasks went back */
+    uint64_t session;             /* the agent connection's id, 0 if none */
+    char address[48];
+    char hostname[64];
+    json_t *labels;               /* object or NULL */
+    uint8_t executors;
+    int node;                     /* scheduler node index, or -1 */
+    double cpu_cores;
+    int64_t memory_mib, storage_mib;
+    int ngpus;
+    struct worker_gpu *gpus;
+    double cpu_usage, memory_usage, storage_usage, gpu_usage;
+    double last_heartbeat;        /* wall clock of the last heartbeat */
+    double registered_at, state_since;
+    uint64_t hb_seq, heartbeats;
+    struct list_node tasks;       /* assigned and running tasks */
+    int ntasks;
+};
+
+const char *worker_state_name(const struct worker *w);
+int worker_id_valid(const char *id);
+int worker_gpu_index(const struct worker *w, const char *uuid, int index);
+
+#endif

@@ -1,0 +1,52 @@
+/* The API's entry points: its environment, /health, and the registry of
+ * every route table. */
+#include <math.h>
+
+#include "api.h"
+#include "core/timefmt.h"
+#include "router.h"
+
+/* Keeps the environment the handlers read. */
+void api_init(struct api_env *e)
+{
+    api_env = e;
+}
+
+static unsigned long count_active(const struct cluster *cl)
+{
+    unsigned long n = 0;
+    struct list_node *pos;
+    list_for_each(pos, &cl->worker_list)
+        n += container_of(pos, struct worker, all)->state == WS_ACTIVE;
+    return n;
+}
+
+/* GET /health: liveness and a summary a load balancer or a person can read. */
+static int get_health(struct http_req *req)
+{
+    char now[40];
+    double t = time_wall();
+    time_format(t, now, sizeof(now));
+    const struct cluster *cl = api_env->cl;
+    json_t *j = json_pack("{s:s,s:s,s:f,s:s,s:I,s:I,s:I}",
+                          "status", "ok", "time", now,
+                          "uptime_s", floor((t - api_env->started) * 1000) / 1000,
+                          "redis", "down",
+                          "workers", (json_int_t)cl->nworkers,
+                          "active_workers", (json_int_t)count_active(cl),
+                          "active_clients", (json_int_t)api_env->http_ls->nconns);
+    return http_reply_json(req, 200, j);
+}
+
+static const struct http_route health_routes[] = {
+    {"GET", "/health", get_health, ROUTE_PUBLIC, "Liveness and a cluster summary"},
+};
+
+/* Adds every API route to the router. Returns 0 or -1. */
+int api_register(void)
+{
+    if (router_add(health_routes, sizeof(health_routes) / sizeof(health_routes[0])) < 0 ||
+        api_workers_register() < 0 || api_tasks_register() < 0)
+        return -1;
+    return 0;
+}

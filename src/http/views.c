@@ -1,0 +1,129 @@
+#include "views.h"
+
+#include <math.h>
+
+#include "core/timefmt.h"
+
+/* An RFC 3339 string, or null for no time. */
+json_t *view_time(double t)
+{
+    char s[40];
+    if (t <= 0 || time_format(t, s, sizeof(s)) < 0)
+        return json_null();
+    return json_string(s);
+}
+
+static json_t *round2(double v)
+{
+    return json_real(round(v * 100) / 100);
+}
+
+/* GET /workers entry. */
+json_t *view_worker_summary(const struct worker *w)
+{
+    return json_pack("{s:s,s:b,s:s,s:i,s:o}", "worker_id", w->id,
+                     "is_active", w->state == WS_ACTIVE, "state", worker_state_name(w),
+                     "running_tasks_count", w->ntasks,
+                     "last_update", view_time(w->last_heartbeat));
+}
+
+/* The metrics present in s, named as in the agent protocol (api_names = 0)
+ * or the /api/v1 API (1). Absent metrics are left out, never 0. */
+json_t *view_gpu_sample(const struct gpu_sample *s, int api_names)
+{
+    json_t *j = json_object();
+    for (int m = 0; m < GM_COUNT; m++) {
+        if (!gpu_sample_has(s, m))
+            continue;
+        const char *k = api_names ? gpu_metric_names[m].api : gpu_metric_names[m].proto;
+        double v = s->v[m];
+        json_object_set_new(j, k, v == floor(v) && fabs(v) < 1e15
+                                      ? json_integer((json_int_t)v) : json_real(v));
+    }
+    return j;
+}
+
+/* The worker's GPUs with their latest samples. */
+json_t *view_worker_gpus(const struct worker *w)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < w->ngpus; i++) {
+        const struct worker_gpu *g = &w->gpus[i];
+        json_t *j = view_gpu_sample(&g->last, 0);
+        json_object_set_new(j, "index", json_integer(g->info.index));
+        json_object_set_new(j, "uuid", json_string(g->info.uuid));
+        json_object_set_new(j, "model", json_string(g->info.model));
+        json_object_set_new(j, "device", json_string(g->info.device));
+        json_object_set_new(j, "memory_mib", json_integer(g->info.memory_mib));
+        json_object_set_new(j, "timestamp", view_time(g->last_ts));
+        json_array_append_new(a, j);
+    }
+    return a;
+}
+
+/* The worker's assigned and running tasks with what they hold. */
+json_t *view_running_tasks(const struct worker *w)
+{
+    json_t *a = json_array();
+    struct list_node *pos;
+    list_for_each(pos, &w->tasks) {
+        const struct task *t = container_of(pos, struct task, on_worker);
+        json_array_append_new(a, json_pack("{s:s,s:f,s:I,s:f,s:s}", "task_id", t->id,
+                                           "cpu_allocated", t->cpu,
+                                           "memory_allocated", (json_int_t)t->memory_mib,
+                                           "gpu_allocated", t->gpu,
+                                           "status", task_status_name(t->status)));
+    }
+    return a;
+}
+
+/* GET /telemetry entry. */
+json_t *view_worker_telemetry(const struct cluster *cl, const struct worker *w)
+{
+    (void)cl;
+    return json_pack("{s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b}", "worker_id", w->id,
+                     "cpu_usage", round2(w->cpu_usage), "memory_usage", round2(w->memory_usage),
+                     "gpu_usage", round2(w->gpu_usage), "storage_usage", round2(w->storage_usage),
+                     "running_tasks", view_running_tasks(w), "gpus", view_worker_gpus(w),
+                     "last_update", view_time(w->last_heartbeat),
+                     "is_active", w->state == WS_ACTIVE);
+}
+
+static json_t *resources(double cpu, int64_t mem, int64_t disk, double gpu)
+{
+    return json_pack("{s:f,s:I,s:I,s:f}", "cpu", cpu, "memory", (json_int_t)mem,
+                     "storage", (json_int_t)disk, "gpu", gpu);
+}
+
+/* GET /api/workers entry: identity, state, resources total, allocated and
+ * available. */
+json_t *view_worker_detail(const struct cluster *cl, const struct worker *w)
+{
+    double cpu_t = 0, cpu_f = 0, gpu_t = 0, gpu_f = 0;
+    int64_t mem_t = 0, mem_f = 0, disk_t = 0, disk_f = 0;
+    if (w->node >= 0) {
+        const struct sched_node *n = &cl->sched.nodes[w->node];
+        cpu_t = n->cpu_total / 1000.0;
+        cpu_f = n->cpu_free / 1000.0;
+        mem_t = n->mem_total;
+        mem_f = n->mem_free;
+        disk_t = n->disk_total;
+        disk_f = n->disk_free;
+        gpu_t = n->ngpus;
+        for (int g = 0; g < n->ngpus; g++)
+            gpu_f += n->gpu_free[g] / 1000.0;
+    }
+    return json_pack("{s:s,s:s,s:s,s:b,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:i,s:s,s:o}",
+                     "worker_id", w->id, "address", w->address, "state", worker_state_name(w),
+                     "is_active", w->state == WS_ACTIVE,
+                     "total_resources", resources(cpu_t, mem_t, disk_t, gpu_t),
+                     "allocated_resources", resources(cpu_t - cpu_f, mem_t - mem_f,
+                                                      disk_t - disk_f, gpu_t - gpu_f),
+                     "available_resources", resources(cpu_f, mem_f, disk_f, gpu_f),
+                     "labels", w->labels ? json_incref(w->labels) : json_object(),
+                     "last_heartbeat", view_time(w->last_heartbeat),
+                     "registered_at", view_time(w->registered_at),
+                     "cpu_usage", round2(w->cpu_usage), "memory_usage", round2(w->memory_usage),
+                     "gpu_usage", round2(w->gpu_usage), "running_tasks_count", w->ntasks,
+                     "hostname", w->hostname, "storage_usage", round2(w->storage_usage));
+}

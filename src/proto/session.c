@@ -1,0 +1,397 @@
+#include "session.h"
+
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "msg.h"
+
+struct session {
+    struct conn *c;
+    struct worker *w;             /* after a welcome */
+    size_t scanned;               /* bytes of a partial frame already searched */
+};
+
+static struct {
+    struct listener *ls;
+    struct cluster *cl;
+    struct session_config cfg;
+    char token[256];
+    char master_id[128];
+    struct timeout_list hello_tmo;
+    struct session_stats st;
+    double logged[256];           /* per peer hash: when last logged */
+} S;
+
+static const char *const error_codes[] = {
+    "BAD_FRAME", "FRAME_TOO_LARGE", "BAD_TOKEN", "UNKNOWN_WORKER",
+    "DUPLICATE_WORKER", "UNSUPPORTED_VERSION", "UNKNOWN_TYPE", "NOT_JOINED",
+    "BAD_MESSAGE", "HELLO_TIMEOUT", "WORKER_REMOVED", "ALREADY_JOINED", NULL,
+};
+
+/* Returns the name of error counter i, or NULL past the last. */
+const char *session_error_code_name(int i)
+{
+    return i >= 0 && i < 16 ? error_codes[i] : NULL;
+}
+
+/* Copies the counters for /metrics. */
+void session_stats(struct session_stats *st)
+{
+    *st = S.st;
+}
+
+static void count_error(const char *code)
+{
+    S.st.errors++;
+    for (int i = 0; error_codes[i]; i++)
+        if (strcmp(error_codes[i], code) == 0)
+            S.st.errors_by_code[i]++;
+}
+
+/* Logs a protocol error at most once a minute per peer address, so a
+ * flood of garbage cannot flood the log. */
+static void log_once(struct conn *c, const char *code, const char *msg)
+{
+    const char *colon = strrchr(c->peer, ':');
+    size_t n = colon ? (size_t)(colon - c->peer) : strlen(c->peer);
+    unsigned h = (unsigned)(dict_hash(c->peer, n) & 255);
+    double now = ev_now(reactor_loop());
+    if (now - S.logged[h] < 60)
+        return;
+    S.logged[h] = now;
+    log_warn("agent %s: %s: %s (further errors from this peer are counted, "
+             "not logged, for a minute)", c->peer, code, msg);
+}
+
+/* Sends an error frame and closes after it is written. */
+static void fail(struct session *s, const char *code, const char *msg)
+{
+    count_error(code);
+    log_once(s->c, code, msg);
+    struct buf *out = &s->c->out;
+    msg_error_frame(out, code, msg);
+    conn_flush_soon(s->c);
+    conn_linger_close(s->c);
+}
+
+static void send_frame(struct conn *c, json_t *j)
+{
+    if (conn_closing(c)) {
+        json_decref(j);
+        return;
+    }
+    if (msg_frame(&c->out, j) < 0) {
+        conn_close(c);
+        return;
+    }
+    if (c->out.len > c->ls->out_max) {
+        log_warn("agent %s: not reading what we send; closing", c->peer);
+        conn_close(c);
+        return;
+    }
+    conn_flush_soon(c);
+}
+
+static int token_ok(const char *tok)
+{
+    size_t want = strlen(S.token), got = strlen(tok);
+    if (want == 0)
+        return 1;
+    return want == got && CRYPTO_memcmp(S.token, tok, want) == 0;
+}
+
+static double suggested_interval(void)
+{
+    double hb = S.cfg.heartbeat_timeout / 3;
+    return hb < 5 ? hb : 5;
+}
+
+static void on_hello(struct session *s, json_t *j)
+{
+    struct hello h;
+    const char *tok;
+    struct msg_error err;
+    if (s->w) {
+        fail(s, "ALREADY_JOINED", "hello was sent already on this connection");
+        return;
+    }
+    if (msg_decode_hello(j, &h, &tok, &err) < 0) {
+        fail(s, err.code, err.message);
+        return;
+    }
+    if (!token_ok(tok)) {
+        fail(s, "BAD_TOKEN", "the join token is not valid");
+        return;
+    }
+    struct worker *old = cluster_worker(S.cl, h.worker_id);
+    if (old && old->session && old->state != WS_ACTIVE) {
+        /* The old connection went silent: the agent came back on a new one. */
+        struct conn *oc = conn_find(old->session);
+        if (oc)
+            conn_close(oc);
+        cluster_disconnect(S.cl, old, ev_now(reactor_loop()));
+    }
+    json_t *adopt, *cancel;
+    double now = ev_now(reactor_loop());
+    enum cluster_hello_error rc = cluster_hello(S.cl, &h, s->c->id, s->c->peer, now,
+                                                &adopt, &cancel);
+    if (rc == HELLO_DUPLICATE) {
+        fail(s, "DUPLICATE_WORKER", "a live worker already has this id");
+        return;
+    }
+    if (rc == HELLO_UNREGISTERED) {
+        fail(s, "UNKNOWN_WORKER", "this worker id is not registered");
+        return;
+    }
+    if (rc != HELLO_OK) {
+        fail(s, "BAD_MESSAGE", "out of memory");
+        return;
+    }
+    s->w = cluster_worker(S.cl, h.worker_id);
+    conn_set_timeout(s->c, NULL);
+    send_frame(s->c, json_pack("{s:s,s:i,s:s,s:s,s:f,s:o,s:o}", "type", "welcome",
+                               "version", PROTO_VERSION, "master_id", S.master_id,
+                               "worker_id", s->w->id, "heartbeat_interval",
+                               suggested_interval(), "adopted", adopt, "cancel", cancel));
+    log_info("worker %s joined from %s (%.1f cores, %lld MiB, %d GPUs)", s->w->id,
+             s->c->peer, h.cpu, (long long)h.memory_mib, h.ngpus);
+}
+
+static void on_heartbeat(struct session *s, json_t *j)
+{
+    static struct heartbeat hb;
+    struct msg_error err;
+    int ack;
+    if (msg_decode_heartbeat(j, &hb, &ack, &err) < 0) {
+        fail(s, err.code, err.message);
+        return;
+    }
+    S.st.heartbeats++;
+    cluster_heartbeat(S.cl, s->w, &hb, ev_now(reactor_loop()));
+    if (ack) {
+        char line[64];
+        int n = snprintf(line, sizeof(line), "{\"type\":\"heartbeat_ack\",\"seq\":%llu}\n",
+                         (unsigned long long)hb.seq);
+        conn_write(s->c, line, (size_t)n);
+    }
+}
+
+static void on_finished(struct session *s, json_t *j)
+{
+    const char *id, *reason;
+    enum task_status st;
+    int has_exit, code;
+    struct msg_error err;
+    if (msg_decode_finished(j, &id, &st, &has_exit, &code, &reason, &err) < 0) {
+        fail(s, err.code, err.message);
+        return;
+    }
+    cluster_task_finished(S.cl, s->w, id, st, has_exit, code, reason,
+                          ev_now(reactor_loop()));
+    /* Acknowledged whether applied now or before: the agent may forget it. */
+    send_frame(s->c, json_pack("{s:s,s:s}", "type", "result_ack", "task_id", id));
+}
+
+static void on_joined_frame(struct session *s, enum msg_type type, json_t *j)
+{
+    struct msg_error err;
+    const char *id, *stream, *data;
+    size_t len;
+    switch (type) {
+    case MSG_HEARTBEAT:
+        on_heartbeat(s, j);
+        break;
+    case MSG_TASK_STARTED:
+        if ((id = msg_task_id(j, &err)))
+            cluster_task_started(S.cl, s->w, id, ev_now(reactor_loop()));
+        else
+            fail(s, err.code, err.message);
+        break;
+    case MSG_LOG:
+        if (msg_decode_log(j, &id, &stream, &data, &len, &err) < 0) {
+            fail(s, err.code, err.message);
+            return;
+        }
+        cluster_task_log(S.cl, s->w, id, stream, data, len, ev_now(reactor_loop()));
+        break;
+    case MSG_TASK_FINISHED:
+        on_finished(s, j);
+        break;
+    default:
+        fail(s, "UNKNOWN_TYPE", "this frame type is not for the master");
+    }
+}
+
+static void on_frame(struct session *s, const char *p, size_t n)
+{
+    struct msg_error err;
+    S.st.frames++;
+    json_t *j = msg_parse(p, n, &err);
+    if (!j) {
+        fail(s, err.code, err.message);
+        return;
+    }
+    enum msg_type type = msg_type_of(j);
+    if (type == MSG_HELLO) {
+        on_hello(s, j);
+    } else if (type == MSG_PING) {
+        json_t *seq = json_object_get(j, "seq");
+        send_frame(s->c, json_pack("{s:s,s:O?}", "type", "pong", "seq", seq));
+    } else if (type == MSG_BYE) {
+        conn_close_after_flush(s->c);
+    } else if (type == MSG_UNKNOWN) {
+        fail(s, "UNKNOWN_TYPE", "unknown frame type");
+    } else if (!s->w) {
+        fail(s, "NOT_JOINED", "send hello first");
+    } else {
+        on_joined_frame(s, type, j);
+    }
+    json_decref(j);
+}
+
+/* Splits input into lines; each complete line is one frame. */
+static ssize_t session_on_data(struct conn *c, const char *p, size_t n)
+{
+    struct session *s = c->ud;
+    size_t off = 0;
+    while (off < n && !conn_closing(c)) {
+        const char *nl = memchr(p + off + s->scanned, '\n', n - off - s->scanned);
+        if (!nl) {
+            s->scanned = n - off;
+            if (s->scanned > S.cfg.max_frame)
+                fail(s, "FRAME_TOO_LARGE", "frame longer than agents.max_frame");
+            return (ssize_t)off;
+        }
+        size_t len = (size_t)(nl - (p + off));
+        s->scanned = 0;
+        if (len > S.cfg.max_frame) {
+            fail(s, "FRAME_TOO_LARGE", "frame longer than agents.max_frame");
+            return (ssize_t)n;
+        }
+        size_t flen = len && p[off + len - 1] == '\r' ? len - 1 : len;
+        if (flen)
+            on_frame(s, p + off, flen);
+        off += len + 1;
+    }
+    return conn_closing(c) ? (ssize_t)n : (ssize_t)off;
+}
+
+static void session_on_overflow(struct conn *c)
+{
+    fail(c->ud, "FRAME_TOO_LARGE", "frame longer than agents.max_frame");
+}
+
+static void session_on_close(struct conn *c)
+{
+    struct session *s = c->ud;
+    if (s && s->w && s->w->session == c->id) {
+        log_info("worker %s disconnected", s->w->id);
+        cluster_disconnect(S.cl, s->w, ev_now(reactor_loop()));
+    }
+    free(s);
+    c->ud = NULL;
+}
+
+static const struct conn_proto session_proto = {
+    .name = "agent",
+    .on_data = session_on_data,
+    .on_overflow = session_on_overflow,
+    .on_close = session_on_close,
+};
+
+static int session_on_accept(struct conn *c, void *ud)
+{
+    (void)ud;
+    struct session *s = calloc(1, sizeof(*s));
+    if (!s)
+        return -1;
+    s->c = c;
+    c->ud = s;
+    conn_set_timeout(c, &S.hello_tmo);
+    return 0;
+}
+
+static void hello_expired(struct idle_node *n, void *ud)
+{
+    struct conn *c = container_of(n, struct conn, idle);
+    (void)ud;
+    c->tmo = NULL;
+    fail(c->ud, "HELLO_TIMEOUT", "no hello within agents.hello_timeout");
+}
+
+static struct conn *worker_conn(const struct worker *w)
+{
+    return w && w->session ? conn_find(w->session) : NULL;
+}
+
+/* Cluster events that agents must hear about. */
+static void on_cluster_event(void *ud, const struct cluster_event *ev)
+{
+    (void)ud;
+    struct conn *c;
+    switch (ev->type) {
+    case CE_TASK_ASSIGN:
+        if ((c = worker_conn(ev->w)))
+            send_frame(c, json_pack("{s:s,s:o}", "type", "assign", "task", task_to_json(ev->t)));
+        break;
+    case CE_TASK_CANCEL:
+        if ((c = worker_conn(ev->w)))
+            send_frame(c, json_pack("{s:s,s:s,s:f}", "type", "cancel", "task_id", ev->t->id,
+                                    "grace", ev->grace));
+        break;
+    case CE_WORKER_REMOVED:
+        if ((c = worker_conn(ev->w))) {
+            struct session *s = c->ud;
+            s->w = NULL;
+            fail(s, "WORKER_REMOVED", "this worker was unregistered");
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+static const char agent_busy[] =
+    "{\"type\":\"error\",\"code\":\"TOO_MANY_CONNECTIONS\",\"message\":"
+    "\"agents.max_connections reached\"}\n";
+
+/* Applies new settings (a reload). */
+void session_server_configure(const struct session_config *cfg)
+{
+    S.cfg = *cfg;
+    snprintf(S.token, sizeof(S.token), "%s", cfg->token ? cfg->token : "");
+    snprintf(S.master_id, sizeof(S.master_id), "%s", cfg->master_id ? cfg->master_id : "gantryd");
+    S.cfg.token = S.token;
+    S.cfg.master_id = S.master_id;
+    if (S.ls) {
+        S.ls->in_max = cfg->max_frame + 1;
+        S.ls->max_conns = (unsigned long)cfg->max_connections;
+        timeout_set(&S.hello_tmo, cfg->hello_timeout);
+    }
+}
+
+/* Serves agents on an opened listener, feeding cl. Returns 0 or -1. */
+int session_server_start(struct listener *ls, struct cluster *cl,
+                         const struct session_config *cfg)
+{
+    S.ls = ls;
+    S.cl = cl;
+    timeout_init(&S.hello_tmo, reactor_loop(), cfg->hello_timeout, hello_expired, NULL);
+    session_server_configure(cfg);
+    ls->proto = &session_proto;
+    ls->on_accept = session_on_accept;
+    ls->reject_msg = agent_busy;
+    ls->out_max = 64u * 1024 * 1024;
+    if (cluster_observe(cl, on_cluster_event, NULL) < 0)
+        return -1;
+    listener_start(ls);
+    return 0;
+}
+
+/* Stops the hello timer (shutdown). */
+void session_server_stop(void)
+{
+    timeout_stop(&S.hello_tmo);
+}
