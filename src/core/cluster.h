@@ -168,10 +168,11 @@ int cluster_task_started(struct cluster *cl, struct worker *w, const char *id,
 int cluster_task_finished(struct cluster *cl, struct worker *w, const char *id,
                           enum task_status status, int has_exit, int exit_code,
                           const char *reason, double now);
+int cluster_task_stopped(struct cluster *cl, struct worker *w, const char *id,
+                         double now);
 int cluster_task_log(struct cluster *cl, struct worker *w, const char *id,
                      const char *stream, const char *data, size_t len,
                      double now);
-int cluster_timeouts(struct cluster *cl, double now);
 int cluster_schedule(struct cluster *cl, double now, double budget);
 int cluster_pending(const struct cluster *cl);
 

@@ -202,6 +202,13 @@ void cluster_heartbeat(struct cluster *cl, struct worker *w,
             nutil++;
         }
     }
+    for (int i = 0; i < hb->ntasks; i++) {
+        struct task *t = cluster_task(cl, hb->tasks[i].task_id);
+        if (t && t->worker == w) {
+            t->usage_cpu = hb->tasks[i].cpu_usage;
+            t->usage_mem_mib = hb->tasks[i].memory_mib;
+        }
+    }
     if (hb->has_gpu)
         w->gpu_usage = hb->gpu_usage;
     else if (nutil)

@@ -243,6 +243,18 @@ int cluster_cancel(struct cluster *cl, struct task *t, double grace, double now)
     return 0;
 }
 
+/* The agent stopped t because the agent itself is stopping: t goes back to
+ * the queue at once. Returns 0, or -1 when t is not w's. */
+int cluster_task_stopped(struct cluster *cl, struct worker *w, const char *id,
+                         double now)
+{
+    struct task *t = cluster_task(cl, id);
+    if (!t || t->worker != w || task_status_terminal(t->status))
+        return -1;
+    cluster_requeue(cl, t, "agent_stopped", now);
+    return 0;
+}
+
 /* The agent started t. Returns 0, or -1 when t is not w's. */
 int cluster_task_started(struct cluster *cl, struct worker *w, const char *id,
                          double now)

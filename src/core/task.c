@@ -206,6 +206,8 @@ int task_image_valid(const char *ref)
             if (!(isalnum((unsigned char)*p) || *p == '_' || *p == '.' || *p == '-'))
                 return 0;
     }
+    if (!buf[0])
+        return 0;
     char *p = buf;
     char *first_slash = strchr(buf, '/');
     if (first_slash) {

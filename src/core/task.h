@@ -65,6 +65,8 @@ struct task {
     double created_at, assigned_at, started_at, finished_at;
     int cancel_requested;
     int adopted;                  /* seen in the worker's hello */
+    double usage_cpu;             /* percent of one core, last heartbeat */
+    int64_t usage_mem_mib;
     char *pending_reason;         /* why it waits ("no worker with ...") */
     uint64_t blocked_gen;         /* capacity generation it failed at */
     struct buf logs;              /* recent log lines, bounded */

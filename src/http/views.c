@@ -68,11 +68,13 @@ json_t *view_running_tasks(const struct worker *w)
     struct list_node *pos;
     list_for_each(pos, &w->tasks) {
         const struct task *t = container_of(pos, struct task, on_worker);
-        json_array_append_new(a, json_pack("{s:s,s:f,s:I,s:f,s:s}", "task_id", t->id,
+        json_array_append_new(a, json_pack("{s:s,s:f,s:I,s:f,s:s,s:o,s:I}", "task_id", t->id,
                                            "cpu_allocated", t->cpu,
                                            "memory_allocated", (json_int_t)t->memory_mib,
                                            "gpu_allocated", t->gpu,
-                                           "status", task_status_name(t->status)));
+                                           "status", task_status_name(t->status),
+                                           "cpu_usage", round2(t->usage_cpu),
+                                           "memory_usage_mib", (json_int_t)t->usage_mem_mib));
     }
     return a;
 }

@@ -53,7 +53,7 @@ const char *msg_type_name(enum msg_type t)
 json_t *msg_parse(const char *p, size_t n, struct msg_error *err)
 {
     json_error_t je;
-    json_t *j = json_loadb(p, n, JSON_REJECT_DUPLICATES, &je);
+    json_t *j = json_loadb(p, n, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
     if (!j) {
         bad(err, "BAD_FRAME", "not JSON: %s (column %d)", je.text, je.column);
         return NULL;
@@ -206,9 +206,13 @@ int msg_decode_hello(json_t *j, struct hello *h, const char **token,
         decode_executors(json_object_get(j, "executors"), h, err) < 0)
         return -1;
     h->labels = json_object_get(j, "labels");
+    if (json_is_null(h->labels))
+        h->labels = NULL;
     if (decode_labels(h->labels, err) < 0)
         return -1;
     h->running = json_object_get(j, "tasks");
+    if (json_is_null(h->running))
+        h->running = NULL;
     if (h->running && !json_is_array(h->running))
         return bad(err, "BAD_MESSAGE", "tasks must be an array");
     return 0;

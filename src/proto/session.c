@@ -224,6 +224,20 @@ static void on_joined_frame(struct session *s, enum msg_type type, json_t *j)
     }
 }
 
+/* The agent is leaving; tasks it says it stopped go back to the queue now
+ * rather than after lost_after. */
+static void on_bye(struct session *s, json_t *j)
+{
+    size_t i;
+    json_t *id;
+    if (s->w) {
+        json_array_foreach(json_object_get(j, "stopped"), i, id)
+            if (json_is_string(id))
+                cluster_task_stopped(S.cl, s->w, json_string_value(id), ev_now(reactor_loop()));
+    }
+    conn_close_after_flush(s->c);
+}
+
 static void on_frame(struct session *s, const char *p, size_t n)
 {
     struct msg_error err;
@@ -240,7 +254,7 @@ static void on_frame(struct session *s, const char *p, size_t n)
         json_t *seq = json_object_get(j, "seq");
         send_frame(s->c, json_pack("{s:s,s:O?}", "type", "pong", "seq", seq));
     } else if (type == MSG_BYE) {
-        conn_close_after_flush(s->c);
+        on_bye(s, j);
     } else if (type == MSG_UNKNOWN) {
         fail(s, "UNKNOWN_TYPE", "unknown frame type");
     } else if (!s->w) {

@@ -53,3 +53,17 @@ def gantryd_factory(tmp_path, redis_server):
 @pytest.fixture
 def gantryd(gantryd_factory):
     return gantryd_factory()
+
+
+@pytest.fixture
+def agent_factory(tmp_path):
+    made = []
+
+    def make(gantryd, worker_id, **kw):
+        a = harness.Agent(str(tmp_path), gantryd, worker_id, **kw)
+        made.append(a)
+        return a
+
+    yield make
+    for a in made:
+        a.proc.kill()

@@ -24,6 +24,10 @@ def free_port():
         return s.getsockname()[1]
 
 
+class Fatal(Exception):
+    """Raised inside a wait_until condition to stop waiting at once."""
+
+
 def wait_until(cond, timeout=10.0, interval=0.05, what="condition"):
     """Polls cond() until it returns a true value, which is returned."""
     deadline = time.monotonic() + timeout
@@ -33,6 +37,8 @@ def wait_until(cond, timeout=10.0, interval=0.05, what="condition"):
             v = cond()
             if v:
                 return v
+        except Fatal:
+            raise
         except Exception as e:  # the server may not be up yet
             last_exc = e
         time.sleep(interval)
@@ -186,7 +192,7 @@ class Gantryd:
     def wait_healthy(self, timeout=15):
         def up():
             if not self.proc.alive():
-                raise AssertionError(f"gantryd exited {self.proc.p.returncode}:\n{self.proc.tail()}")
+                raise Fatal(f"gantryd exited {self.proc.p.returncode}:\n{self.proc.tail()}")
             return requests.get(self.url + "/health", timeout=1).status_code == 200
         wait_until(up, timeout, what="gantryd /health")
 
@@ -264,3 +270,66 @@ def parse_responses(data):
 
 def json_lines(text):
     return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+class Agent:
+    """A real gantry-agent joined to a Gantryd."""
+
+    def __init__(self, workdir, gantryd, worker_id, interval="200ms", args=(), env=None,
+                 wait=True):
+        self.workdir = os.path.join(workdir, f"agent-{worker_id}")
+        os.makedirs(self.workdir, exist_ok=True)
+        self.gantryd = gantryd
+        self.worker_id = worker_id
+        self.argv = [os.path.join(BUILD, "gantry-agent"), "--master", gantryd.agent_addr,
+                     "--id", worker_id, "--interval", interval, "--workdir", self.workdir,
+                     "--stop-grace", "2s"] + list(args)
+        self.env = env
+        self.proc = None
+        self.start(wait)
+
+    def start(self, wait=True):
+        self.proc = Proc(f"agent-{self.worker_id}", self.argv, self.workdir, self.env)
+        if wait:
+            self.wait_state("active")
+
+    def state(self):
+        w = self.gantryd.get("/workers").json().get(self.worker_id)
+        return w["state"] if w else None
+
+    def wait_state(self, state, timeout=15):
+        wait_until(lambda: self.state() == state, timeout,
+                   what=f"worker {self.worker_id} {state}")
+
+    def stop(self, sig=sig_mod.SIGTERM):
+        return self.proc.stop(sig)
+
+
+def submit(g, body, expect=201, **kw):
+    r = g.post("/api/tasks", body, **kw)
+    assert r.status_code == expect, (r.status_code, r.text)
+    return r.json().get("task_id") if expect == 201 else r.json()
+
+
+def task(g, tid):
+    r = g.get(f"/api/tasks/{tid}")
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def wait_task(g, tid, statuses=("completed", "failed", "cancelled"), timeout=20):
+    if isinstance(statuses, str):
+        statuses = (statuses,)
+    return wait_until(lambda: (t := task(g, tid))["status"] in statuses and t, timeout,
+                      what=f"task {tid} to be {'/'.join(statuses)}")
+
+
+def pid_alive(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("State:"):
+                    return "Z" not in line.split()[1]
+    except FileNotFoundError:
+        return False
+    return True

@@ -1,0 +1,377 @@
+/* hbload: many simulated agents against gantryd. Each connection says
+ * hello, then heartbeats (with per-GPU samples) at a fixed rate, asking for
+ * a heartbeat_ack to time the round trip. Spreads agents over processes
+ * (--procs) to pass one process's file limit, and over 127.0.0.x source
+ * addresses (--spread) to pass one address's ports. Prints one JSON object.
+ *
+ * usage: hbload --master ADDR [--agents N] [--interval DUR | --rate HB/S]
+ *               [--duration DUR] [--gpus K] [--token T] [--prefix ID]
+ *               [--procs P] [--spread S] [--no-ack] */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ev.h>
+#include <getopt.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/parse.h"
+
+#define BUCKET_US 10
+#define NBUCKETS 100000           /* 10 us buckets up to 1 s */
+
+struct agent {
+    int fd;
+    int idx;
+    int joined;
+    ev_io io;
+    ev_timer hb;
+    unsigned long seq;
+    double sent_at[64];           /* send time by seq % 64 */
+    char in[4096];
+    size_t inlen;
+};
+
+static struct {
+    char master[64];
+    int agents, gpus, procs, spread, ack, first;
+    double interval, duration, rate;
+    const char *token, *prefix;
+    struct sockaddr_in addr;
+    struct ev_loop *loop;
+    struct agent *a;
+    unsigned long connected, joined, errors, sent, acks, closed;
+    unsigned long hist[NBUCKETS + 1];
+    double start;
+} H;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void close_agent(struct agent *a)
+{
+    if (a->fd < 0)
+        return;
+    ev_io_stop(H.loop, &a->io);
+    ev_timer_stop(H.loop, &a->hb);
+    close(a->fd);
+    a->fd = -1;
+    H.closed++;
+}
+
+static void send_all(struct agent *a, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(a->fd, p, n);
+        if (w > 0) {
+            p += w;
+            n -= (size_t)w;
+        } else if (w < 0 && errno == EINTR) {
+            continue;
+        } else {
+            /* A full socket buffer means the master is not keeping up. */
+            H.errors++;
+            close_agent(a);
+            return;
+        }
+    }
+}
+
+static void heartbeat(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct agent *a = w->data;
+    char msg[8192];
+    a->seq++;
+    int n = snprintf(msg, sizeof(msg),
+                     "{\"type\":\"heartbeat\",\"seq\":%lu,\"timestamp\":%.3f,\"cpu_usage\":%.1f,"
+                     "\"memory_usage\":%.1f,\"storage_usage\":41.5,\"ack\":%s,\"gpus\":[",
+                     a->seq, (double)time(NULL), (double)(a->seq % 100), 62.8,
+                     H.ack ? "true" : "false");
+    for (int g = 0; g < H.gpus; g++)
+        n += snprintf(msg + n, sizeof(msg) - (size_t)n,
+                      "%s{\"index\":%d,\"utilization\":%lu,\"memory_utilization\":12,"
+                      "\"memory_used_mib\":4096,\"memory_free_mib\":77000,\"temperature_c\":41,"
+                      "\"power_w\":120.5,\"sm_clock_mhz\":1980,\"mem_clock_mhz\":2619}",
+                      g ? "," : "", g, a->seq % 101);
+    n += snprintf(msg + n, sizeof(msg) - (size_t)n, "]}\n");
+    a->sent_at[a->seq % 64] = now_s();
+    H.sent++;
+    send_all(a, msg, (size_t)n);
+}
+
+static void on_line(struct agent *a, const char *line)
+{
+    if (strstr(line, "\"heartbeat_ack\"")) {
+        const char *s = strstr(line, "\"seq\":");
+        unsigned long seq = s ? strtoul(s + 6, NULL, 10) : 0;
+        double rtt = now_s() - a->sent_at[seq % 64];
+        long b = (long)(rtt * 1e6 / BUCKET_US);
+        H.hist[b < 0 ? 0 : b > NBUCKETS ? NBUCKETS : b]++;
+        H.acks++;
+    } else if (strstr(line, "\"welcome\"")) {
+        a->joined = 1;
+        H.joined++;
+        double first = H.interval * (double)(a->idx % 1000) / 1000.0;
+        ev_timer_set(&a->hb, first, H.interval);
+        ev_timer_start(H.loop, &a->hb);
+    } else if (strstr(line, "\"error\"")) {
+        H.errors++;
+        fprintf(stderr, "hbload: agent %d: %s\n", a->idx, line);
+    }
+}
+
+static void readable(struct ev_loop *loop, ev_io *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct agent *a = w->data;
+    ssize_t n = read(a->fd, a->in + a->inlen, sizeof(a->in) - a->inlen - 1);
+    if (n <= 0) {
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            return;
+        close_agent(a);
+        return;
+    }
+    a->inlen += (size_t)n;
+    a->in[a->inlen] = '\0';
+    char *start = a->in, *nl;
+    while ((nl = strchr(start, '\n'))) {
+        *nl = '\0';
+        on_line(a, start);
+        start = nl + 1;
+    }
+    a->inlen -= (size_t)(start - a->in);
+    memmove(a->in, start, a->inlen);
+    if (a->inlen >= sizeof(a->in) - 1)
+        a->inlen = 0;
+}
+
+static int connect_agent(struct agent *a)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    if (H.spread > 1) {
+        struct sockaddr_in src = {.sin_family = AF_INET};
+        src.sin_addr.s_addr = htonl(0x7f000001u + (uint32_t)(a->idx % H.spread));
+        bind(fd, (struct sockaddr *)&src, sizeof(src));
+    }
+    if (connect(fd, (struct sockaddr *)&H.addr, sizeof(H.addr)) < 0) {
+        close(fd);
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    a->fd = fd;
+    H.connected++;
+    char hello[4096];
+    int n = snprintf(hello, sizeof(hello),
+                     "{\"type\":\"hello\",\"version\":1,\"worker_id\":\"%s-%d\",\"token\":\"%s\","
+                     "\"capacity\":{\"cpu\":64,\"memory_mib\":524288,\"storage_mib\":1000000,"
+                     "\"gpus\":[",
+                     H.prefix, a->idx, H.token);
+    for (int g = 0; g < H.gpus; g++)
+        n += snprintf(hello + n, sizeof(hello) - (size_t)n,
+                      "%s{\"index\":%d,\"uuid\":\"GPU-%s-%d-%d\",\"model\":\"NVIDIA H100 80GB HBM3\","
+                      "\"memory_mib\":81559}",
+                      g ? "," : "", g, H.prefix, a->idx, g);
+    n += snprintf(hello + n, sizeof(hello) - (size_t)n, "]},\"executors\":[\"process\"]}\n");
+    send_all(a, hello, (size_t)n);
+    if (a->fd < 0)
+        return -1;
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    ev_io_init(&a->io, readable, fd, EV_READ);
+    a->io.data = a;
+    ev_init(&a->hb, heartbeat);
+    a->hb.data = a;
+    ev_io_start(H.loop, &a->io);
+    return 0;
+}
+
+static double percentile(double p)
+{
+    unsigned long total = 0, seen = 0;
+    for (int i = 0; i <= NBUCKETS; i++)
+        total += H.hist[i];
+    if (!total)
+        return 0;
+    unsigned long want = (unsigned long)ceil(p * (double)total);
+    for (int i = 0; i <= NBUCKETS; i++) {
+        seen += H.hist[i];
+        if (seen >= want)
+            return (i + 1) * BUCKET_US / 1000.0;
+    }
+    return NBUCKETS * BUCKET_US / 1000.0;
+}
+
+static void stop_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)w;
+    (void)revents;
+    ev_break(loop, EVBREAK_ALL);
+}
+
+/* Runs agents [first, first + n) in this process; writes the counters and
+ * the histogram to fd (a child's pipe) or keeps them (the only process). */
+static void run_agents(int first, int n)
+{
+    H.loop = EV_DEFAULT;
+    H.a = calloc((size_t)n, sizeof(*H.a));
+    for (int i = 0; i < n; i++) {
+        H.a[i].fd = -1;
+        H.a[i].idx = first + i;
+        if (connect_agent(&H.a[i]) < 0)
+            H.errors++;
+        if (i % 256 == 255)
+            ev_run(H.loop, EVRUN_NOWAIT);
+    }
+    double joined_by = now_s() + 30;
+    while (H.joined + H.errors < (unsigned long)n && now_s() < joined_by)
+        ev_run(H.loop, EVRUN_ONCE);
+    H.start = now_s();
+    ev_timer stop;
+    ev_timer_init(&stop, stop_cb, H.duration, 0.);
+    ev_timer_start(H.loop, &stop);
+    ev_run(H.loop, 0);
+    H.duration = now_s() - H.start;
+    for (int i = 0; i < n; i++)
+        close_agent(&H.a[i]);
+    free(H.a);
+}
+
+struct totals {
+    unsigned long connected, joined, errors, sent, acks, closed;
+    double duration;
+};
+
+static void print_json(void)
+{
+    double d = H.duration > 0 ? H.duration : 1;
+    printf("{\"agents\":%d,\"connected\":%lu,\"joined\":%lu,\"errors\":%lu,"
+           "\"heartbeats\":%lu,\"acks\":%lu,\"duration_s\":%.3f,\"heartbeats_per_s\":%.1f,"
+           "\"acks_per_s\":%.1f,\"rtt_p50_ms\":%.3f,\"rtt_p90_ms\":%.3f,\"rtt_p99_ms\":%.3f,"
+           "\"rtt_max_ms\":%.3f,\"procs\":%d}\n",
+           H.agents, H.connected, H.joined, H.errors, H.sent, H.acks, H.duration, H.sent / d,
+           H.acks / d, percentile(0.5), percentile(0.9), percentile(0.99), percentile(1.0),
+           H.procs);
+}
+
+static void run_procs(void)
+{
+    int per = (H.agents + H.procs - 1) / H.procs;
+    int fds[256];
+    pid_t pids[256];
+    for (int p = 0; p < H.procs; p++) {
+        int pipefd[2];
+        if (pipe(pipefd) < 0)
+            exit(1);
+        pids[p] = fork();
+        if (pids[p] == 0) {
+            close(pipefd[0]);
+            int first = p * per, n = first + per > H.agents ? H.agents - first : per;
+            run_agents(first, n > 0 ? n : 0);
+            struct totals t = {H.connected, H.joined, H.errors, H.sent, H.acks, H.closed, H.duration};
+            if (write(pipefd[1], &t, sizeof(t)) < 0 || write(pipefd[1], H.hist, sizeof(H.hist)) < 0)
+                _exit(1);
+            _exit(0);
+        }
+        close(pipefd[1]);
+        fds[p] = pipefd[0];
+    }
+    static unsigned long hist[NBUCKETS + 1];
+    for (int p = 0; p < H.procs; p++) {
+        struct totals t;
+        FILE *f = fdopen(fds[p], "r");
+        if (fread(&t, sizeof(t), 1, f) == 1 && fread(hist, sizeof(hist), 1, f) == 1) {
+            H.connected += t.connected;
+            H.joined += t.joined;
+            H.errors += t.errors;
+            H.sent += t.sent;
+            H.acks += t.acks;
+            if (t.duration > H.duration)
+                H.duration = t.duration;
+            for (int i = 0; i <= NBUCKETS; i++)
+                H.hist[i] += hist[i];
+        }
+        fclose(f);
+        waitpid(pids[p], NULL, 0);
+    }
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: hbload --master ADDR [--agents N] [--interval DUR | --rate HB/S]\n"
+                    "              [--duration DUR] [--gpus K] [--token T] [--prefix ID]\n"
+                    "              [--procs P] [--spread S] [--no-ack]\n");
+}
+
+static int parse(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"master", 1, NULL, 'm'}, {"agents", 1, NULL, 'n'}, {"interval", 1, NULL, 'i'},
+        {"rate", 1, NULL, 'r'}, {"duration", 1, NULL, 'd'}, {"gpus", 1, NULL, 'g'},
+        {"token", 1, NULL, 't'}, {"prefix", 1, NULL, 'p'}, {"procs", 1, NULL, 'P'},
+        {"spread", 1, NULL, 's'}, {"no-ack", 0, NULL, 'A'}, {"help", 0, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    char err[128];
+    int ch;
+    H.agents = 100, H.gpus = 0, H.procs = 1, H.spread = 1, H.ack = 1;
+    H.interval = 1, H.duration = 10, H.token = "", H.prefix = "hb";
+    snprintf(H.master, sizeof(H.master), "127.0.0.1:7070");
+    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'm': snprintf(H.master, sizeof(H.master), "%s", optarg); break;
+        case 'n': H.agents = atoi(optarg); break;
+        case 'i': if (parse_duration(optarg, &H.interval, err, sizeof(err)) < 0) return -1; break;
+        case 'r': H.rate = atof(optarg); break;
+        case 'd': if (parse_duration(optarg, &H.duration, err, sizeof(err)) < 0) return -1; break;
+        case 'g': H.gpus = atoi(optarg); break;
+        case 't': H.token = optarg; break;
+        case 'p': H.prefix = optarg; break;
+        case 'P': H.procs = atoi(optarg); break;
+        case 's': H.spread = atoi(optarg); break;
+        case 'A': H.ack = 0; break;
+        default: return -1;
+        }
+    }
+    if (H.agents < 1 || H.procs < 1 || H.procs > 256 || H.gpus < 0 || H.gpus > 16)
+        return -1;
+    if (H.rate > 0)
+        H.interval = H.agents / H.rate;
+    struct hostport hp;
+    if (parse_hostport(H.master, &hp, err, sizeof(err)) < 0)
+        return -1;
+    H.addr.sin_family = AF_INET;
+    H.addr.sin_port = htons((uint16_t)hp.port);
+    return inet_pton(AF_INET, hp.host[0] ? hp.host : "127.0.0.1", &H.addr.sin_addr) == 1 ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+    signal(SIGPIPE, SIG_IGN);
+    if (parse(argc, argv) < 0) {
+        usage();
+        return 2;
+    }
+    if (H.procs == 1)
+        run_agents(0, H.agents);
+    else
+        run_procs();
+    print_json();
+    return H.joined == (unsigned long)H.agents ? 0 : 1;
+}
