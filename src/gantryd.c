@@ -21,6 +21,7 @@
 #include "reactor/driver.h"
 #include "reactor/notify.h"
 #include "reactor/reactor.h"
+#include "store/store.h"
 
 #define MAX_OVERRIDES 64
 #define STOP_DEADLINE 5.0
@@ -39,6 +40,7 @@ static struct {
     struct http_server *http;
     struct cluster cl;
     char master_id[128];
+    ev_timer agents_gate;         /* accept agents once recovered, or soon */
     struct api_env api;
     ev_signal sigterm, sigint, sighup;
     ev_timer stop_timer;
@@ -202,8 +204,30 @@ static void cluster_settings(const struct config *cfg, struct cluster_config *cc
     cc->policy = sched_policy_find(cfg->scheduler_policy);
 }
 
+static int after_durable(void (*fn)(void *ud), void *ud)
+{
+    return store_barrier(fn, ud);
+}
+
+static void store_settings(const struct config *cfg, struct store_config *st)
+{
+    long maxlen;
+    double age;
+    config_parse_retention(cfg->redis_telemetry_retention, &age, &maxlen);
+    st->url = cfg->redis_url;
+    st->connect_timeout = cfg->redis_connect_timeout;
+    st->backlog = cfg->redis_backlog;
+    st->max_inflight = cfg->redis_max_inflight;
+    st->retention_age = age;
+    st->retention_len = maxlen;
+    st->logs_maxlen = cfg->redis_logs_maxlen;
+    st->events_maxlen = cfg->redis_events_maxlen;
+    st->consumer = "gantryd";
+}
+
 static void session_settings(const struct config *cfg, struct session_config *sc)
 {
+    sc->after_durable = after_durable;
     sc->token = cfg->agents_token;
     sc->max_frame = cfg->agents_max_frame;
     sc->hello_timeout = cfg->agents_hello_timeout;
@@ -232,8 +256,11 @@ static void apply_live(const struct config *old, const struct config *cfg)
     struct session_config sc;
     cluster_settings(cfg, &cc);
     session_settings(cfg, &sc);
+    struct store_config stc;
+    store_settings(cfg, &stc);
     cluster_configure(&G.cl, &cc);
     session_server_configure(&sc);
+    store_configure(&stc);
     driver_set_interval(cfg->scheduler_interval);
     G.api.cancel_grace = cfg->tasks_cancel_grace;
     G.api.max_attempts = (int)cfg->tasks_max_attempts;
@@ -264,7 +291,8 @@ static void stop_check(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)w;
     (void)revents;
-    int done = G.http_ls.nconns == 0 && G.agent_ls.nconns == 0 && reactor_idle();
+    int done = G.http_ls.nconns == 0 && G.agent_ls.nconns == 0 && reactor_idle() &&
+               (store_idle() || !store_up());
     if (done || ev_now(loop) - G.stop_started >= STOP_DEADLINE) {
         if (!done)
             log_warn("stop deadline reached; closing what is left");
@@ -375,18 +403,68 @@ static int start_agents(char *err, size_t errlen)
     return 0;
 }
 
+/* Agents are let in once the store has rebuilt the cluster, so their
+ * hellos meet the tasks they hold; if Redis is away, after a short wait. */
+static void open_agents(void)
+{
+    if (ev_is_active(&G.agents_gate)) {
+        ev_timer_stop(G.loop, &G.agents_gate);
+        ev_ref(G.loop);
+    }
+    if (!G.stopping && G.agent_ls.fd >= 0 && !ev_is_active(&G.agent_ls.io))
+        listener_start(&G.agent_ls);
+}
+
+static void agents_gate_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)w;
+    (void)revents;
+    log_warn("redis is not answering: accepting agents now; state will be merged "
+             "from redis when it returns");
+    ev_ref(G.loop);
+    listener_start(&G.agent_ls);
+}
+
+static void on_recovered(int workers, int tasks)
+{
+    (void)workers;
+    (void)tasks;
+    open_agents();
+    driver_kick();
+}
+
+static int start_store(char *err, size_t errlen)
+{
+    struct store_config stc;
+    store_settings(&G.cfg, &stc);
+    if (store_start(G.loop, &stc, &G.cl, err, errlen) < 0)
+        return -1;
+    store_recover_init(&G.cl, on_recovered);
+    ev_timer_init(&G.agents_gate, agents_gate_cb, 2 * G.cfg.redis_connect_timeout + 1, 0.);
+    ev_timer_start(G.loop, &G.agents_gate);
+    ev_unref(G.loop);
+    return 0;
+}
+
 static void shutdown_all(void)
 {
     signals_stop();
     notify_watchdog_stop(G.loop);
     driver_stop();
     session_server_stop();
+    if (ev_is_active(&G.agents_gate)) {
+        ev_ref(G.loop);
+        ev_timer_stop(G.loop, &G.agents_gate);
+    }
     listener_close_all(&G.http_ls, 0);
     listener_close_all(&G.agent_ls, 0);
     reactor_shutdown();
+    store_stop();
     cluster_free(&G.cl);
     http_server_free(G.http);
     router_reset();
+    api_tasks_free();
     auth_free();
     config_free(&G.cfg);
 }
@@ -413,7 +491,7 @@ int main(int argc, char **argv)
     apply_live(NULL, &G.cfg);
     G.loop = EV_DEFAULT;
     if (reactor_init(G.loop) < 0 || start_agents(err, sizeof(err)) < 0 ||
-        start_http(err, sizeof(err)) < 0) {
+        start_store(err, sizeof(err)) < 0 || start_http(err, sizeof(err)) < 0) {
         log_error("%s", err);
         return 1;
     }

@@ -181,6 +181,35 @@ int cluster_register(struct cluster *cl, const char *id, json_t *labels,
     return 0;
 }
 
+/* Recreates an offline worker from its stored registration (at start),
+ * unless it is known already. It is lost after lost_after unless its agent
+ * comes back. Returns the worker, or NULL. */
+struct worker *cluster_restore_worker(struct cluster *cl, json_t *reg, double now)
+{
+    const char *id = json_string_value(json_object_get(reg, "worker_id"));
+    if (!id || !worker_id_valid(id))
+        return NULL;
+    struct worker *w = cluster_worker(cl, id);
+    if (w)
+        return w;
+    if (!(w = worker_create(cl, id, now)))
+        return NULL;
+    json_t *cap = json_object_get(reg, "capacity");
+    w->cpu_cores = json_number_value(json_object_get(cap, "cpu"));
+    w->memory_mib = (int64_t)json_number_value(json_object_get(cap, "memory_mib"));
+    w->storage_mib = (int64_t)json_number_value(json_object_get(cap, "storage_mib"));
+    w->registered = json_is_true(json_object_get(reg, "registered"));
+    const char *host = json_string_value(json_object_get(reg, "hostname"));
+    snprintf(w->hostname, sizeof(w->hostname), "%.63s", host ? host : id);
+    json_t *labels = json_object_get(reg, "labels");
+    if (json_is_object(labels))
+        w->labels = json_incref(labels);
+    w->joined = json_array_size(json_object_get(cap, "gpus")) > 0 || w->cpu_cores > 0;
+    if (w->joined)
+        idle_touch(&cl->lost_list, &w->idle, now);
+    return w;
+}
+
 /* Forgets w (DELETE /api/workers/{id}): its tasks go back to the queue.
  * Observers see CE_WORKER_REMOVED before w is freed. Returns 0. */
 int cluster_unregister(struct cluster *cl, struct worker *w, double now)

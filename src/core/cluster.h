@@ -97,7 +97,7 @@ struct cluster_event {
     const char *stream;           /* log: "stdout" or "stderr" */
     const char *data;
     size_t len;
-    uint64_t log_seq;
+    uint64_t log_seq, log_ms;     /* log: the record's id, ms-seq */
     double grace;                 /* cancel: seconds before SIGKILL */
     double now;
 };
@@ -156,6 +156,7 @@ void cluster_disconnect(struct cluster *cl, struct worker *w, double now);
 int cluster_register(struct cluster *cl, const char *id, json_t *labels,
                      double now, struct worker **out);
 int cluster_unregister(struct cluster *cl, struct worker *w, double now);
+struct worker *cluster_restore_worker(struct cluster *cl, json_t *reg, double now);
 int cluster_drain(struct cluster *cl, struct worker *w, int drain, double now);
 double cluster_expire(struct cluster *cl, double now);
 
@@ -180,7 +181,7 @@ void cluster_emit(struct cluster *cl, struct cluster_event *ev);
 
 /* Log records kept in a task's memory buffer. */
 struct task_log_entry {
-    uint64_t seq;
+    uint64_t seq, ms;             /* the id: "<ms>-<seq>" */
     double ts;
     int stream;                   /* 1 stdout, 2 stderr */
     const char *data;

@@ -66,10 +66,12 @@ static void adopt_one(struct cluster *cl, struct worker *w, json_t *entry,
         return;
     struct task *t = cluster_task(cl, id);
     if (!t) {
+        /* Unknown here (a master without its store): take the agent's
+         * record of it, on this worker. */
         struct task_error err;
         json_t *rec = json_object_get(entry, "task");
         t = rec ? task_restore(rec, &err) : NULL;
-        if (!t || cluster_adopt_task(cl, t, now) < 0) {
+        if (!t || task_status_terminal(t->status) || cluster_insert_task(cl, t) < 0) {
             task_free(t);
             if (running)
                 json_array_append_new(cancel, json_string(id));
@@ -86,6 +88,11 @@ static void adopt_one(struct cluster *cl, struct worker *w, json_t *entry,
         if (running)
             json_array_append_new(cancel, json_string(id));
         return;
+    }
+    if (t->status == TS_QUEUED) {
+        /* Requeued when the worker was lost, yet it ran on: it stays. */
+        cluster_dequeue(cl, t);
+        cluster_set_status(cl, t, TS_ASSIGNED, now);
     }
     if (!t->worker)
         cluster_attach(cl, t, w, now);

@@ -21,5 +21,6 @@ void cluster_requeue_worker_tasks(struct cluster *cl, struct worker *w,
 void cluster_enqueue(struct cluster *cl, struct task *t);
 void cluster_dequeue(struct cluster *cl, struct task *t);
 int cluster_queue_init(struct cluster *cl);
+int cluster_insert_task(struct cluster *cl, struct task *t);
 
 #endif

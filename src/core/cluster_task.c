@@ -5,8 +5,7 @@
 
 #include "cluster.h"
 #include "cluster_int.h"
-
-#define LOG_HEADER (sizeof(uint64_t) + sizeof(double) + 1 + sizeof(uint32_t))
+#include "timefmt.h"
 
 /* Returns the task with this id, or NULL (also when evicted from memory). */
 struct task *cluster_task(const struct cluster *cl, const char *id)
@@ -167,7 +166,9 @@ void cluster_requeue_worker_tasks(struct cluster *cl, struct worker *w,
     }
 }
 
-static int insert(struct cluster *cl, struct task *t)
+/* Indexes a task that has its id and status (no queueing, no worker).
+ * Returns 0, or -1 on no memory. */
+int cluster_insert_task(struct cluster *cl, struct task *t)
 {
     if (dict_insert(&cl->tasks, &t->by_id, t->id, strlen(t->id)) < 0)
         return -1;
@@ -185,7 +186,7 @@ int cluster_submit(struct cluster *cl, struct task *t, double now)
     while (cluster_task(cl, t->id));
     t->created_at = now;
     t->status = TS_QUEUED;
-    if (insert(cl, t) < 0)
+    if (cluster_insert_task(cl, t) < 0)
         return -1;
     cl->stats.submitted++;
     cluster_enqueue(cl, t);
@@ -201,7 +202,7 @@ int cluster_submit(struct cluster *cl, struct task *t, double now)
  * made for it, so it is requeued if the worker never returns. */
 int cluster_adopt_task(struct cluster *cl, struct task *t, double now)
 {
-    if (cluster_task(cl, t->id) || insert(cl, t) < 0)
+    if (cluster_task(cl, t->id) || cluster_insert_task(cl, t) < 0)
         return -1;
     if (t->status == TS_QUEUED) {
         cluster_enqueue(cl, t);
@@ -214,10 +215,14 @@ int cluster_adopt_task(struct cluster *cl, struct task *t, double now)
         if (!w && worker_id_valid(t->worker_id) &&
             (w = worker_create(cl, t->worker_id, now)))
             idle_touch(&cl->lost_list, &w->idle, now);
-        if (w)
+        if (w && w->session) {
+            /* Connected already, and its hello did not list this task. */
+            cluster_requeue(cl, t, "worker_restarted", now);
+        } else if (w) {
             cluster_attach(cl, t, w, now);
-        else
+        } else {
             cluster_requeue(cl, t, "worker_lost", now);
+        }
     } else {
         t->status = TS_QUEUED;
         cluster_enqueue(cl, t);
@@ -285,18 +290,26 @@ int cluster_task_finished(struct cluster *cl, struct worker *w, const char *id,
     return 0;
 }
 
+/* Log records: [seq][ms][ts][stream][len][data]. The id (ms, seq) grows
+ * strictly, also across restarts (ms never goes back), so it works as a
+ * Redis stream id and as the API's cursor. */
+#define LOG_HEADER (2 * sizeof(uint64_t) + sizeof(double) + 1 + sizeof(uint32_t))
+
 static void log_append(struct cluster *cl, struct task *t, int stream,
                        const char *data, uint32_t len, double now)
 {
     struct buf *b = &t->logs;
     size_t cap = cl->cfg.log_buffer;
-    if (LOG_HEADER + len > cap)
-        return;
     uint64_t seq = ++t->log_seq;
-    unsigned char s = (unsigned char)stream;
-    if (buf_reserve(b, LOG_HEADER + len) < 0)
+    uint64_t ms = (uint64_t)time_ms(now);
+    if (ms < t->log_ms)
+        ms = t->log_ms;
+    t->log_ms = ms;
+    if (LOG_HEADER + len > cap || buf_reserve(b, LOG_HEADER + len) < 0)
         return;
+    unsigned char s = (unsigned char)stream;
     buf_append(b, &seq, sizeof(seq));
+    buf_append(b, &ms, sizeof(ms));
     buf_append(b, &now, sizeof(now));
     buf_append(b, &s, 1);
     buf_append(b, &len, sizeof(len));
@@ -324,6 +337,7 @@ int cluster_task_log(struct cluster *cl, struct worker *w, const char *id,
     struct cluster_event ev = {.type = CE_TASK_LOG, .t = t, .w = t->worker,
                                .stream = s == 2 ? "stderr" : "stdout",
                                .data = data, .len = len, .log_seq = t->log_seq,
+                               .log_ms = t->log_ms,
                                .now = now};
     cluster_emit(cl, &ev);
     return 0;
@@ -339,9 +353,10 @@ int task_log_next(const struct task *t, size_t *pos, struct task_log_entry *e)
     const char *p = buf_start(b) + *pos;
     unsigned char s;
     memcpy(&e->seq, p, sizeof(e->seq));
-    memcpy(&e->ts, p + 8, sizeof(e->ts));
-    memcpy(&s, p + 16, 1);
-    memcpy(&e->len, p + 17, sizeof(e->len));
+    memcpy(&e->ms, p + 8, sizeof(e->ms));
+    memcpy(&e->ts, p + 16, sizeof(e->ts));
+    memcpy(&s, p + 24, 1);
+    memcpy(&e->len, p + 25, sizeof(e->len));
     e->stream = s;
     e->data = p + LOG_HEADER;
     *pos += LOG_HEADER + e->len;

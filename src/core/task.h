@@ -71,6 +71,7 @@ struct task {
     uint64_t blocked_gen;         /* capacity generation it failed at */
     struct buf logs;              /* recent log lines, bounded */
     uint64_t log_seq;
+    uint64_t log_ms;
     uint64_t log_dropped;
 };
 

@@ -24,6 +24,7 @@ struct worker_gpu {
     struct gpu_info info;
     struct gpu_sample last;       /* latest sample (present bits say what) */
     double last_ts;               /* its time */
+    int64_t stored_ms;            /* the store's mark: newest sample written */
 };
 
 struct worker {
@@ -52,6 +53,7 @@ struct worker {
     uint64_t hb_seq, heartbeats;
     struct list_node tasks;       /* assigned and running tasks */
     int ntasks;
+    uint64_t stored_heartbeats;   /* the store's mark: heartbeats written */
 };
 
 const char *worker_state_name(const struct worker *w);

@@ -5,6 +5,7 @@
 #include "api.h"
 #include "core/timefmt.h"
 #include "router.h"
+#include "store/store.h"
 
 /* Keeps the environment the handlers read. */
 void api_init(struct api_env *e)
@@ -28,13 +29,24 @@ static int get_health(struct http_req *req)
     double t = time_wall();
     time_format(t, now, sizeof(now));
     const struct cluster *cl = api_env->cl;
-    json_t *j = json_pack("{s:s,s:s,s:f,s:s,s:I,s:I,s:I}",
+    struct store_stats st;
+    store_stats(&st);
+    json_t *j = json_pack("{s:s,s:s,s:f,s:s,s:I,s:I,s:I,s:I,s:I,s:{s:I,s:I,s:I,s:I,s:I,s:I}}",
                           "status", "ok", "time", now,
                           "uptime_s", floor((t - api_env->started) * 1000) / 1000,
-                          "redis", "down",
+                          "redis", st.state == STORE_UP ? "up" : "down",
                           "workers", (json_int_t)cl->nworkers,
                           "active_workers", (json_int_t)count_active(cl),
-                          "active_clients", (json_int_t)api_env->http_ls->nconns);
+                          "active_clients", (json_int_t)api_env->http_ls->nconns,
+                          "queued_tasks", (json_int_t)cl->by_status[TS_QUEUED],
+                          "running_tasks", (json_int_t)(cl->by_status[TS_RUNNING] +
+                                                        cl->by_status[TS_ASSIGNED]),
+                          "store", "backlog_bytes", (json_int_t)st.backlog_bytes,
+                          "task_state_bytes", (json_int_t)st.state_bytes,
+                          "telemetry_dropped", (json_int_t)st.telemetry_dropped,
+                          "gpu_samples_stale", (json_int_t)st.gpu_stale,
+                          "errors", (json_int_t)st.errors,
+                          "reconnects", (json_int_t)st.reconnects);
     return http_reply_json(req, 200, j);
 }
 
@@ -46,7 +58,7 @@ static const struct http_route health_routes[] = {
 int api_register(void)
 {
     if (router_add(health_routes, sizeof(health_routes) / sizeof(health_routes[0])) < 0 ||
-        api_workers_register() < 0 || api_tasks_register() < 0)
+        api_workers_register() < 0 || api_tasks_register() < 0 || api_history_register() < 0)
         return -1;
     return 0;
 }

@@ -6,6 +6,7 @@
 
 #include "core/cluster.h"
 #include "http.h"
+#include "store/store.h"
 
 struct api_env {
     double started;               /* wall-clock start time */
@@ -17,12 +18,19 @@ struct api_env {
     void (*kick_scheduler)(void); /* run the scheduler soon */
 };
 
+/* A request answered later: found again by connection id and sequence. */
+struct api_later {
+    uint64_t conn_id, seq;
+};
+
 extern struct api_env *api_env;
 
 void api_init(struct api_env *env);
 int api_register(void);
 int api_tasks_register(void);
 int api_workers_register(void);
+int api_history_register(void);
+void api_tasks_free(void);
 
 /* Shared by the handlers (api_util.c). */
 json_t *api_json_body(struct http_req *req);
@@ -30,5 +38,7 @@ int api_query_limit(struct http_req *req, int def, int max, int *out);
 int api_reply_field_error(struct http_req *req, int status, const char *code,
                           const char *field, const char *message);
 double api_now(void);
+int api_parse_stream_id(const char *s, char *out, size_t outlen);
+json_t *api_stream_entries(const redisReply *r, const char **last_id);
 
 #endif

@@ -1,11 +1,65 @@
 /* Task routes: submit, list, show, cancel, logs. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
 #include "core/parse.h"
+#include "core/timefmt.h"
 #include "router.h"
 #include "views.h"
+
+/* Submissions answered once Redis holds them (a kill -9 then loses no
+ * task that got its 201). */
+static struct {
+    struct held_reply {
+        struct api_later at;
+        char task_id[TASK_ID_MAX];
+    } *v;
+    size_t n, cap;
+    int waiting;
+} held;
+
+static void release_submissions(void *ud)
+{
+    (void)ud;
+    held.waiting = 0;
+    for (size_t i = 0; i < held.n; i++) {
+        struct http_req *req = http_req_find(held.v[i].at.conn_id, held.v[i].at.seq);
+        if (req)
+            http_reply_json(req, 201, json_pack("{s:s,s:s}", "task_id", held.v[i].task_id,
+                                                "status", "queued"));
+    }
+    held.n = 0;
+}
+
+static int hold_reply(struct http_req *req, const char *task_id)
+{
+    if (held.n == held.cap) {
+        size_t cap = held.cap ? held.cap * 2 : 64;
+        struct held_reply *v = realloc(held.v, cap * sizeof(*v));
+        if (!v)
+            return -1;
+        held.v = v;
+        held.cap = cap;
+    }
+    held.v[held.n].at = (struct api_later){req->conn_id, req->seq};
+    snprintf(held.v[held.n].task_id, sizeof(held.v[held.n].task_id), "%s", task_id);
+    held.n++;
+    if (!held.waiting) {
+        held.waiting = 1;
+        if (store_barrier(release_submissions, NULL) < 0)
+            release_submissions(NULL);
+    }
+    return HTTP_ASYNC;
+}
+
+/* Frees what waits for the store (shutdown). */
+void api_tasks_free(void)
+{
+    free(held.v);
+    memset(&held, 0, sizeof(held));
+}
 
 /* POST /api/tasks */
 static int post_task(struct http_req *req)
@@ -13,6 +67,11 @@ static int post_task(struct http_req *req)
     json_t *body = api_json_body(req);
     if (!body)
         return 0;
+    if (!store_accepting()) {
+        json_decref(body);
+        return http_reply_error(req, 503, "REDIS_BACKLOG_FULL",
+                                "redis is away and the backlog for task state is full; retry later");
+    }
     struct task_defaults def = {api_env->max_attempts};
     struct task_error err;
     struct task *t = task_from_json(body, &def, &err);
@@ -24,8 +83,7 @@ static int post_task(struct http_req *req)
         return http_reply_error(req, 503, "UNAVAILABLE", "out of memory");
     }
     api_env->kick_scheduler();
-    return http_reply_json(req, 201, json_pack("{s:s,s:s}", "task_id", t->id,
-                                               "status", task_status_name(t->status)));
+    return hold_reply(req, t->id);
 }
 
 static int list_filter(struct http_req *req, int *has_status, enum task_status *st,
@@ -86,11 +144,31 @@ static struct task *find_task(struct http_req *req)
     return t;
 }
 
-/* GET /api/tasks/{id} */
+static void stored_task(redisReply *r, uint64_t conn_id, uint64_t seq)
+{
+    struct http_req *req = http_req_find(conn_id, seq);
+    if (!req)
+        return;
+    json_t *j = store_task_json(r);
+    if (!j)
+        http_reply_error(req, 404, "TASK_NOT_FOUND", "no task %s", req->params[0]);
+    else
+        http_reply_json(req, 200, j);
+}
+
+/* GET /api/tasks/{id}: from memory, else (a finished task evicted from
+ * memory, or from before a restart) from Redis. */
 static int get_task(struct http_req *req)
 {
-    struct task *t = find_task(req);
-    return t ? http_reply_json(req, 200, task_to_json(t)) : 0;
+    struct task *t = cluster_task(api_env->cl, req->params[0]);
+    if (t)
+        return http_reply_json(req, 200, task_to_json(t));
+    struct resp_cmd *c = store_cmd();
+    resp_str(c, "HGETALL");
+    resp_fmt(c, "gantry:task:%s", req->params[0]);
+    if (strlen(req->params[0]) < TASK_ID_MAX && store_read(c, stored_task, req->conn_id, req->seq) == 0)
+        return HTTP_ASYNC;
+    return http_reply_error(req, 404, "TASK_NOT_FOUND", "no task %s", req->params[0]);
 }
 
 /* DELETE /api/tasks/{id}: cancel. */
@@ -107,37 +185,109 @@ static int delete_task(struct http_req *req)
                                                t->cancel_requested));
 }
 
-/* GET /api/tasks/{id}/logs?since=&limit= : lines after sequence `since`,
- * oldest first; `next` is the since for the following call. */
-static int get_task_logs(struct http_req *req)
+static json_t *log_entry(uint64_t ms, uint64_t seq, json_t *ts, const char *stream,
+                         const char *data, size_t len)
 {
-    struct task *t = find_task(req);
-    if (!t)
-        return 0;
-    char v[32], err[64];
-    long since = 0;
-    int limit;
-    if (http_query_param(req, "since", v, sizeof(v)) == 1 &&
-        (parse_long(v, &since, err, sizeof(err)) < 0 || since < 0))
-        return http_reply_error(req, 400, "INVALID_PARAMETER", "since must be a sequence number");
-    if (api_query_limit(req, 1000, 10000, &limit) < 0)
-        return 0;
+    char id[48];
+    snprintf(id, sizeof(id), "%llu-%llu", (unsigned long long)ms, (unsigned long long)seq);
+    return json_pack("{s:s,s:o,s:s,s:s%}", "id", id, "ts", ts, "stream", stream, "data", data, len);
+}
+
+static int reply_logs(struct http_req *req, const char *status, json_t *logs, const char *next)
+{
+    return http_reply_json(req, 200, json_pack("{s:s,s:s,s:o,s:s?}", "task_id", req->params[0],
+                                               "status", status, "logs", logs, "next", next));
+}
+
+static void stored_logs(redisReply *r, uint64_t conn_id, uint64_t seq)
+{
+    struct http_req *req = http_req_find(conn_id, seq);
+    if (!req)
+        return;
+    if (!r || r->type != REDIS_REPLY_ARRAY) {
+        http_reply_error(req, 503, "REDIS_UNAVAILABLE", "could not read the logs from redis");
+        return;
+    }
+    json_t *logs = json_array();
+    const char *last = NULL;
+    for (size_t i = 0; i < r->elements; i++) {
+        const redisReply *e = r->element[i], *f = e->element[1];
+        const char *stream = "stdout", *ts = NULL;
+        const redisReply *data = NULL;
+        for (size_t k = 0; k + 1 < f->elements; k += 2) {
+            const char *name = f->element[k]->str;
+            if (strcmp(name, "stream") == 0)
+                stream = f->element[k + 1]->str;
+            else if (strcmp(name, "ts") == 0)
+                ts = f->element[k + 1]->str;
+            else if (strcmp(name, "data") == 0)
+                data = f->element[k + 1];
+        }
+        unsigned long long ms = 0, sq = 0;
+        sscanf(e->element[0]->str, "%llu-%llu", &ms, &sq);
+        json_array_append_new(logs, log_entry(ms, sq, ts ? json_string(ts) : json_null(), stream,
+                                              data ? data->str : "", data ? data->len : 0));
+        last = e->element[0]->str;
+    }
+    struct task *t = cluster_task(api_env->cl, req->params[0]);
+    char since[48] = "";
+    http_query_param(req, "since", since, sizeof(since));
+    reply_logs(req, t ? task_status_name(t->status) : "unknown", logs,
+               last ? last : since[0] ? since : NULL);
+}
+
+static int memory_logs(struct http_req *req, struct task *t, const char *since, int limit)
+{
+    unsigned long long sms = 0, sseq = 0;
+    if (since[0] && sscanf(since, "%llu-%llu", &sms, &sseq) < 1)
+        sms = 0;
     json_t *logs = json_array();
     size_t pos = 0;
     struct task_log_entry e;
-    uint64_t next = (uint64_t)since;
+    char next[48] = "";
     while (task_log_next(t, &pos, &e) && (int)json_array_size(logs) < limit) {
-        if (e.seq <= (uint64_t)since)
+        if (e.ms < sms || (e.ms == sms && e.seq <= sseq))
             continue;
-        json_array_append_new(logs, json_pack("{s:I,s:o,s:s,s:s%}", "seq", (json_int_t)e.seq,
-                                              "ts", view_time(e.ts), "stream",
-                                              e.stream == 2 ? "stderr" : "stdout", "data",
-                                              e.data, (size_t)e.len));
-        next = e.seq;
+        json_array_append_new(logs, log_entry(e.ms, e.seq, view_time(e.ts),
+                                              e.stream == 2 ? "stderr" : "stdout", e.data, e.len));
+        snprintf(next, sizeof(next), "%llu-%llu", (unsigned long long)e.ms,
+                 (unsigned long long)e.seq);
     }
-    return http_reply_json(req, 200, json_pack("{s:s,s:s,s:o,s:I}", "task_id", t->id, "status",
-                                               task_status_name(t->status), "logs", logs,
-                                               "next", (json_int_t)next));
+    return reply_logs(req, task_status_name(t->status), logs,
+                      next[0] ? next : since[0] ? since : NULL);
+}
+
+/* GET /api/tasks/{id}/logs?since=&limit= : output after the cursor `since`
+ * (an entry id), oldest first; `next` is the cursor for the following call.
+ * From Redis (the whole log, up to redis.logs_maxlen lines), or from memory
+ * (the last tasks.log_buffer bytes) while Redis is away. */
+static int get_task_logs(struct http_req *req)
+{
+    char since[48] = "";
+    int limit;
+    int rc = http_query_param(req, "since", since, sizeof(since));
+    if (rc < 0 || (rc == 1 && api_parse_stream_id(since, since, sizeof(since)) < 0))
+        return http_reply_error(req, 400, "INVALID_PARAMETER",
+                                "since must be a log entry id like 1752871354000-3");
+    if (api_query_limit(req, 1000, 10000, &limit) < 0)
+        return 0;
+    struct task *t = cluster_task(api_env->cl, req->params[0]);
+    struct resp_cmd *c = store_cmd();
+    resp_str(c, "XRANGE");
+    resp_fmt(c, "gantry:task:%s:logs", req->params[0]);
+    if (since[0])
+        resp_fmt(c, "(%s", since);
+    else
+        resp_str(c, "-");
+    resp_str(c, "+");
+    resp_str(c, "COUNT");
+    resp_fmt(c, "%d", limit);
+    if (strlen(req->params[0]) < TASK_ID_MAX && (t || store_up()) &&
+        store_read(c, stored_logs, req->conn_id, req->seq) == 0)
+        return HTTP_ASYNC;
+    if (!t)
+        return http_reply_error(req, 404, "TASK_NOT_FOUND", "no task %s", req->params[0]);
+    return memory_logs(req, t, since, limit);
 }
 
 static const struct http_route task_routes[] = {

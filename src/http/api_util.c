@@ -60,3 +60,42 @@ int api_reply_field_error(struct http_req *req, int status, const char *code,
     return http_reply_json(req, status, json_pack("{s:{s:s,s:s,s:s}}", "error", "code", code,
                                                   "message", message, "field", field));
 }
+
+/* Checks a stream id cursor ("1752871354000" or "1752871354000-3") and
+ * copies it to out. Returns 0 or -1. */
+int api_parse_stream_id(const char *s, char *out, size_t outlen)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n >= outlen || n > 41)
+        return -1;
+    int dash = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '-' && i > 0 && !dash && i + 1 < n)
+            dash = 1;
+        else if (s[i] < '0' || s[i] > '9')
+            return -1;
+    }
+    memcpy(out, s, n + 1);
+    return 0;
+}
+
+/* XRANGE reply -> [{"id": ..., field: value, ...}]; *last_id gets the id of
+ * the last entry (or stays). Values stay strings. */
+json_t *api_stream_entries(const redisReply *r, const char **last_id)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        const redisReply *e = r->element[i];
+        if (e->type != REDIS_REPLY_ARRAY || e->elements < 2)
+            continue;
+        json_t *o = json_object();
+        json_object_set_new(o, "id", json_string(e->element[0]->str));
+        const redisReply *f = e->element[1];
+        for (size_t k = 0; k + 1 < f->elements; k += 2)
+            json_object_set_new(o, f->element[k]->str,
+                                json_stringn(f->element[k + 1]->str, f->element[k + 1]->len));
+        json_array_append_new(a, o);
+        *last_id = e->element[0]->str;
+    }
+    return a;
+}

@@ -18,6 +18,12 @@ static json_t *round2(double v)
     return json_real(round(v * 100) / 100);
 }
 
+/* A number as JSON: an integer when it has no fraction. */
+json_t *view_number(double v)
+{
+    return v == floor(v) && fabs(v) < 1e15 ? json_integer((json_int_t)v) : json_real(v);
+}
+
 /* GET /workers entry. */
 json_t *view_worker_summary(const struct worker *w)
 {
@@ -36,9 +42,7 @@ json_t *view_gpu_sample(const struct gpu_sample *s, int api_names)
         if (!gpu_sample_has(s, m))
             continue;
         const char *k = api_names ? gpu_metric_names[m].api : gpu_metric_names[m].proto;
-        double v = s->v[m];
-        json_object_set_new(j, k, v == floor(v) && fabs(v) < 1e15
-                                      ? json_integer((json_int_t)v) : json_real(v));
+        json_object_set_new(j, k, view_number(s->v[m]));
     }
     return j;
 }
@@ -101,8 +105,8 @@ static json_t *resources(double cpu, int64_t mem, int64_t disk, double gpu)
  * available. */
 json_t *view_worker_detail(const struct cluster *cl, const struct worker *w)
 {
-    double cpu_t = 0, cpu_f = 0, gpu_t = 0, gpu_f = 0;
-    int64_t mem_t = 0, mem_f = 0, disk_t = 0, disk_f = 0;
+    double cpu_t = w->cpu_cores, cpu_f = cpu_t, gpu_t = w->ngpus, gpu_f = gpu_t;
+    int64_t mem_t = w->memory_mib, mem_f = mem_t, disk_t = w->storage_mib, disk_f = disk_t;
     if (w->node >= 0) {
         const struct sched_node *n = &cl->sched.nodes[w->node];
         cpu_t = n->cpu_total / 1000.0;

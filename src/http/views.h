@@ -7,6 +7,7 @@
 #include "core/cluster.h"
 
 json_t *view_time(double t);
+json_t *view_number(double v);
 json_t *view_worker_summary(const struct worker *w);
 json_t *view_worker_telemetry(const struct cluster *cl, const struct worker *w);
 json_t *view_worker_detail(const struct cluster *cl, const struct worker *w);

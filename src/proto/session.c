@@ -7,6 +7,16 @@
 #include "core/log.h"
 #include "msg.h"
 
+struct held {
+    uint64_t conn_id;             /* result acks: the agent's connection */
+    char task_id[TASK_ID_MAX];
+};
+
+struct held_list {
+    struct held *v;
+    size_t n, cap;
+};
+
 struct session {
     struct conn *c;
     struct worker *w;             /* after a welcome */
@@ -22,6 +32,8 @@ static struct {
     struct timeout_list hello_tmo;
     struct session_stats st;
     double logged[256];           /* per peer hash: when last logged */
+    struct held_list assigns, acks; /* waiting for the store */
+    int waiting;                  /* a durability barrier is requested */
 } S;
 
 static const char *const error_codes[] = {
@@ -178,6 +190,53 @@ static void on_heartbeat(struct session *s, json_t *j)
     }
 }
 
+static void release(void *ud);
+static ssize_t session_on_data(struct conn *c, const char *p, size_t n);
+
+/* Keeps an assignment or a result ack until the store has what it
+ * depends on. */
+static void hold(struct held_list *l, uint64_t conn_id, const char *task_id)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        struct held *v = realloc(l->v, cap * sizeof(*v));
+        if (!v)
+            return;
+        l->v = v;
+        l->cap = cap;
+    }
+    struct held *h = &l->v[l->n++];
+    h->conn_id = conn_id;
+    snprintf(h->task_id, sizeof(h->task_id), "%s", task_id);
+    if (!S.waiting) {
+        S.waiting = 1;
+        if (!S.cfg.after_durable || S.cfg.after_durable(release, NULL) < 0)
+            release(NULL);
+    }
+}
+
+static struct conn *worker_conn(const struct worker *w);
+
+/* The store has everything written before: send what waited for it. */
+static void release(void *ud)
+{
+    (void)ud;
+    S.waiting = 0;
+    for (size_t i = 0; i < S.assigns.n; i++) {
+        struct task *t = cluster_task(S.cl, S.assigns.v[i].task_id);
+        struct conn *c;
+        if (t && t->status == TS_ASSIGNED && (c = worker_conn(t->worker)))
+            send_frame(c, json_pack("{s:s,s:o}", "type", "assign", "task", task_to_json(t)));
+    }
+    for (size_t i = 0; i < S.acks.n; i++) {
+        struct conn *c = conn_find(S.acks.v[i].conn_id);
+        if (c && c->proto->on_data == session_on_data)
+            send_frame(c, json_pack("{s:s,s:s}", "type", "result_ack", "task_id",
+                                    S.acks.v[i].task_id));
+    }
+    S.assigns.n = S.acks.n = 0;
+}
+
 static void on_finished(struct session *s, json_t *j)
 {
     const char *id, *reason;
@@ -190,8 +249,9 @@ static void on_finished(struct session *s, json_t *j)
     }
     cluster_task_finished(S.cl, s->w, id, st, has_exit, code, reason,
                           ev_now(reactor_loop()));
-    /* Acknowledged whether applied now or before: the agent may forget it. */
-    send_frame(s->c, json_pack("{s:s,s:s}", "type", "result_ack", "task_id", id));
+    /* Acknowledged whether applied now or before, once it is stored: then
+     * the agent may forget it. */
+    hold(&S.acks, s->c->id, id);
 }
 
 static void on_joined_frame(struct session *s, enum msg_type type, json_t *j)
@@ -347,8 +407,7 @@ static void on_cluster_event(void *ud, const struct cluster_event *ev)
     struct conn *c;
     switch (ev->type) {
     case CE_TASK_ASSIGN:
-        if ((c = worker_conn(ev->w)))
-            send_frame(c, json_pack("{s:s,s:o}", "type", "assign", "task", task_to_json(ev->t)));
+        hold(&S.assigns, 0, ev->t->id);
         break;
     case CE_TASK_CANCEL:
         if ((c = worker_conn(ev->w)))
@@ -386,7 +445,8 @@ void session_server_configure(const struct session_config *cfg)
     }
 }
 
-/* Serves agents on an opened listener, feeding cl. Returns 0 or -1. */
+/* Prepares to serve agents on an opened listener, feeding cl; the caller
+ * starts the listener when the cluster is ready. Returns 0 or -1. */
 int session_server_start(struct listener *ls, struct cluster *cl,
                          const struct session_config *cfg)
 {
@@ -398,14 +458,15 @@ int session_server_start(struct listener *ls, struct cluster *cl,
     ls->on_accept = session_on_accept;
     ls->reject_msg = agent_busy;
     ls->out_max = 64u * 1024 * 1024;
-    if (cluster_observe(cl, on_cluster_event, NULL) < 0)
-        return -1;
-    listener_start(ls);
-    return 0;
+    return cluster_observe(cl, on_cluster_event, NULL);
 }
 
-/* Stops the hello timer (shutdown). */
+/* Stops the hello timer and frees what waits (shutdown). */
 void session_server_stop(void)
 {
     timeout_stop(&S.hello_tmo);
+    free(S.assigns.v);
+    free(S.acks.v);
+    memset(&S.assigns, 0, sizeof(S.assigns));
+    memset(&S.acks, 0, sizeof(S.acks));
 }

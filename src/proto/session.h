@@ -14,6 +14,10 @@ struct session_config {
     double heartbeat_timeout;     /* to suggest a heartbeat interval */
     long max_connections;
     const char *master_id;
+    /* Calls fn(ud) once what was written so far is durable (Redis has it);
+     * assignments and result acknowledgements wait for it, so a crash never
+     * leaves an agent holding what the store does not know. NULL: at once. */
+    int (*after_durable)(void (*fn)(void *ud), void *ud);
 };
 
 struct session_stats {

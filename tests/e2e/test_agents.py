@@ -92,8 +92,10 @@ def test_exit_code_and_logs(gantryd_factory, agent_factory):
     assert ("stderr", "oops\n") in lines
     assert logs["status"] == "failed"
     # since= returns only what follows
-    after = g.get(f"/api/tasks/{tid}/logs?since={logs['logs'][0]['seq']}").json()["logs"]
-    assert len(after) == len(logs["logs"]) - 1
+    after = g.get(f"/api/tasks/{tid}/logs?since={logs['logs'][0]['id']}").json()
+    assert len(after["logs"]) == len(logs["logs"]) - 1
+    assert after["next"] == logs["next"]
+    assert g.get(f"/api/tasks/{tid}/logs?since=bogus").status_code == 400
 
 
 def test_string_command_runs_in_shell_and_signal_is_reported(gantryd_factory, agent_factory):

@@ -1,0 +1,28 @@
+/* Building Redis commands in the RESP wire format directly into a buffer:
+ * arguments are gathered, then written as one multi-bulk request. */
+#ifndef GANTRY_RESP_H
+#define GANTRY_RESP_H
+
+#include <stddef.h>
+
+#include "core/buf.h"
+
+#define RESP_MAX_ARGS 64
+
+struct resp_cmd {
+    struct buf args;              /* argument bytes, back to back */
+    size_t off[RESP_MAX_ARGS];
+    size_t len[RESP_MAX_ARGS];
+    int argc;
+    int overflow;
+};
+
+void resp_begin(struct resp_cmd *c);
+void resp_arg(struct resp_cmd *c, const char *p, size_t n);
+void resp_str(struct resp_cmd *c, const char *s);
+void resp_fmt(struct resp_cmd *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void resp_num(struct resp_cmd *c, double v);
+int resp_end(struct resp_cmd *c, struct buf *out);
+void resp_free(struct resp_cmd *c);
+
+#endif
