@@ -12,15 +12,21 @@
 void sched_cluster_init(struct sched_cluster *c)
 {
     memset(c, 0, sizeof(*c));
+    sched_runtime_init(c);
+    c->frag_epoch = 1;
 }
 
-/* Frees the node array and the model names. */
+/* Frees the nodes, the model names, the observed workload and the runtime
+ * estimates. */
 void sched_cluster_free(struct sched_cluster *c)
 {
     free(c->nodes);
     free(c->free_slots);
     for (int i = 0; i < c->nmodels; i++)
         free(c->models[i]);
+    free(c->classes);
+    free(c->typical);
+    sched_runtime_free(c);
     memset(c, 0, sizeof(*c));
 }
 
@@ -50,6 +56,7 @@ int sched_node_add(struct sched_cluster *c)
     }
     memset(&c->nodes[idx], 0, sizeof(c->nodes[idx]));
     c->nodes[idx].model = SCHED_NO_MODEL;
+    c->scale_stale = 1;
     return idx;
 }
 
@@ -59,6 +66,16 @@ void sched_node_remove(struct sched_cluster *c, int idx)
     memset(&c->nodes[idx], 0, sizeof(c->nodes[idx]));
     c->nodes[idx].model = SCHED_NO_MODEL;
     c->free_slots[c->nfree++] = idx;
+    c->scale_stale = 1;
+}
+
+/* Tells the scheduler that the caller edited node idx's fields (capacity,
+ * free amounts, GPUs, model, usable), so values kept from them are
+ * recomputed. Must follow every direct edit; commit/release need none. */
+void sched_node_changed(struct sched_cluster *c, int idx)
+{
+    c->nodes[idx].frag.epoch = 0;
+    c->scale_stale = 1;
 }
 
 /* Returns the id of a GPU model name, adding it if new; SCHED_NO_MODEL when
@@ -117,38 +134,11 @@ uint64_t sched_model_mask(const struct sched_cluster *c, const char *spec)
     return mask;
 }
 
-static int gpus_fit(const struct sched_node *n, const struct sched_req *r)
-{
-    if (r->gpus == 0 && r->gpu_milli == 0)
-        return 1;
-    if (n->ngpus == 0 || n->model == SCHED_NO_MODEL ||
-        !((r->models >> n->model) & 1))
-        return 0;
-    if (r->gpus > 0) {
-        int whole = 0;
-        for (int g = 0; g < n->ngpus; g++)
-            whole += n->gpu_free[g] == 1000;
-        return whole >= r->gpus;
-    }
-    for (int g = 0; g < n->ngpus; g++)
-        if (n->gpu_free[g] >= r->gpu_milli)
-            return 1;
-    return 0;
-}
-
 /* Returns non-zero when r fits on n as it is now. */
 int sched_fits(const struct sched_cluster *c, const struct sched_node *n,
                const struct sched_req *r)
 {
-    if (!n->usable || (r->executor && !(n->executors & r->executor)))
-        return 0;
-    if (n->cpu_free < r->cpu || n->mem_free < r->mem || n->disk_free < r->disk)
-        return 0;
-    if (!gpus_fit(n, r))
-        return 0;
-    if (r->labels && c->label_fit && !c->label_fit(n, r->labels))
-        return 0;
-    return 1;
+    return sched_fits_inline(c, n, r);
 }
 
 /* Chooses which GPUs of node n take r: whole GPUs in index order; a share
@@ -180,12 +170,14 @@ void sched_pick_gpus(const struct sched_node *n, const struct sched_req *r,
 int sched_place(struct sched_cluster *c, const struct sched_policy *p,
                 const struct sched_req *r, struct sched_choice *out)
 {
+    memset(out, 0, sizeof(*out));
     int idx = p->place(c, r, out);
     if (idx < 0)
         return -1;
     out->node = idx;
     if (out->ngpu == 0)
         sched_pick_gpus(&c->nodes[idx], r, out);
+    out->est_end = c->now + r->est_runtime;
     return 0;
 }
 
@@ -200,6 +192,7 @@ void sched_commit(struct sched_cluster *c, const struct sched_req *r,
     for (int i = 0; i < ch->ngpu; i++)
         n->gpu_free[ch->gpu[i]] = (uint16_t)(n->gpu_free[ch->gpu[i]] - ch->milli);
     n->ntasks++;
+    n->end_sum += ch->est_end;
 }
 
 /* Gives r's resources back to the node of ch. */
@@ -214,6 +207,7 @@ void sched_release(struct sched_cluster *c, const struct sched_req *r,
         n->gpu_free[ch->gpu[i]] = (uint16_t)(n->gpu_free[ch->gpu[i]] + ch->milli);
     if (n->ntasks > 0)
         n->ntasks--;
+    n->end_sum = n->ntasks > 0 ? n->end_sum - ch->est_end : 0;
 }
 
 /* Writes why r fits nowhere, naming the tightest resource, e.g. "no worker
@@ -221,7 +215,7 @@ void sched_release(struct sched_cluster *c, const struct sched_req *r,
 int sched_explain(const struct sched_cluster *c, const struct sched_req *r,
                   const char *model_spec, char *out, size_t outlen)
 {
-    int usable = 0, exec = 0, cpu = 0, mem = 0, disk = 0, gpu = 0;
+    int usable = 0, exec = 0, labeled = 0, cpu = 0, mem = 0, disk = 0, gpu = 0;
     for (int i = 0; i < c->nnodes; i++) {
         const struct sched_node *n = &c->nodes[i];
         if (!n->usable)
@@ -232,10 +226,11 @@ int sched_explain(const struct sched_cluster *c, const struct sched_req *r,
         exec++;
         if (r->labels && c->label_fit && !c->label_fit(n, r->labels))
             continue;
+        labeled++;
         cpu += n->cpu_free >= r->cpu;
         mem += n->mem_free >= r->mem;
         disk += n->disk_free >= r->disk;
-        gpu += gpus_fit(n, r);
+        gpu += sched_gpus_fit(n, r);
         if (sched_fits(c, n, r))
             return -1;
     }
@@ -246,6 +241,8 @@ int sched_explain(const struct sched_cluster *c, const struct sched_req *r,
     else if (exec == 0)
         snprintf(out, outlen, "no worker offers the %s executor",
                  r->executor == SCHED_EXEC_DOCKER ? "docker" : "process");
+    else if (labeled == 0)
+        snprintf(out, outlen, "no active worker has the requested labels");
     else if (r->gpus > 0 && gpu == 0)
         snprintf(out, outlen, "no worker with %d free GPU%s%s%s", r->gpus,
                  r->gpus > 1 ? "s" : "", of, model);
@@ -258,8 +255,6 @@ int sched_explain(const struct sched_cluster *c, const struct sched_req *r,
         snprintf(out, outlen, "no worker with %lld MiB of free memory", (long long)r->mem);
     else if (disk == 0)
         snprintf(out, outlen, "no worker with %lld MiB of free storage", (long long)r->disk);
-    else if (r->labels && c->label_fit)
-        snprintf(out, outlen, "no worker with the requested labels and free resources");
     else
         snprintf(out, outlen, "no worker has all the requested resources free at once");
     return 0;
