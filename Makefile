@@ -63,8 +63,16 @@ $(BUILD)/obj/%.o: %.c
 	@$(if $(Q),echo "  CC    $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# Files embedded in the programs (the web page), as generated C.
+GEN_http := $(BUILD)/obj/gen/page.o
+$(BUILD)/obj/gen/page.c: src/http/page.html scripts/embed.sh
+	@mkdir -p $(dir $@)
+	$(Q)sh scripts/embed.sh $< page_html > $@
+$(BUILD)/obj/gen/page.o: $(BUILD)/obj/gen/page.c
+	$(Q)$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -c $< -o $@
+
 define archive_rule
-$(BUILD)/lib$(1).a: $(patsubst %.c,$(BUILD)/obj/%.o,$(SRC_$(1)))
+$(BUILD)/lib$(1).a: $(patsubst %.c,$(BUILD)/obj/%.o,$(SRC_$(1))) $(GEN_$(1))
 	@rm -f $$@
 	$(Q)ar rcs $$@ $$^
 endef

@@ -16,6 +16,7 @@
 #include "core/timefmt.h"
 #include "http/api.h"
 #include "http/http.h"
+#include "http/pubsub.h"
 #include "http/router.h"
 #include "proto/session.h"
 #include "reactor/driver.h"
@@ -181,6 +182,13 @@ static int load_config(struct config *cfg, char *err, size_t errlen)
     return 0;
 }
 
+static void ws_limits(const struct config *cfg, struct ws_limits *lim)
+{
+    lim->max_message = cfg->http_ws_max_message;
+    lim->queue = cfg->http_ws_queue;
+    lim->ping_interval = cfg->http_ws_ping_interval;
+}
+
 static void http_limits(const struct config *cfg, struct http_server_limits *lim)
 {
     lim->max_header_size = cfg->http_max_header_size;
@@ -247,8 +255,11 @@ static void apply_live(const struct config *old, const struct config *cfg)
         log_error("http.tokens: %s", err);
     if (G.http) {
         struct http_server_limits lim;
+        struct ws_limits wl;
         http_limits(cfg, &lim);
         http_server_set_limits(G.http, &lim);
+        ws_limits(cfg, &wl);
+        ws_configure(&wl);
     }
     if (!old)
         return;
@@ -264,6 +275,7 @@ static void apply_live(const struct config *old, const struct config *cfg)
     driver_set_interval(cfg->scheduler_interval);
     G.api.cancel_grace = cfg->tasks_cancel_grace;
     G.api.max_attempts = (int)cfg->tasks_max_attempts;
+    G.api.max_queued = cfg->tasks_max_queued;
     if (strcmp(old->scheduler_policy, cfg->scheduler_policy) != 0)
         log_info("scheduler policy is now %s", cfg->scheduler_policy);
     for (const struct config_key *k = config_keys; k->key; k++)
@@ -371,9 +383,12 @@ static int start_http(char *err, size_t errlen)
     G.api.cl = &G.cl;
     G.api.cancel_grace = G.cfg.tasks_cancel_grace;
     G.api.max_attempts = (int)G.cfg.tasks_max_attempts;
+    G.api.max_queued = G.cfg.tasks_max_queued;
     G.api.kick_scheduler = driver_kick;
     api_init(&G.api);
-    if (api_register() < 0) {
+    struct ws_limits wl;
+    ws_limits(&G.cfg, &wl);
+    if (pubsub_init(&G.cl, &wl) < 0 || api_register() < 0 || pubsub_register() < 0) {
         snprintf(err, errlen, "too many routes");
         return -1;
     }
@@ -460,6 +475,7 @@ static void shutdown_all(void)
     listener_close_all(&G.http_ls, 0);
     listener_close_all(&G.agent_ls, 0);
     reactor_shutdown();
+    pubsub_shutdown();
     store_stop();
     cluster_free(&G.cl);
     http_server_free(G.http);

@@ -4,12 +4,19 @@
 #include <string.h>
 
 #include "cluster_int.h"
+#include "timefmt.h"
 #include "sched_policy.h"
 
 static int worker_match(const struct dict_node *n, const void *key, size_t len)
 {
     const struct worker *w = container_of(n, struct worker, by_id);
     return strlen(w->id) == len && memcmp(w->id, key, len) == 0;
+}
+
+static int gpu_match(const struct dict_node *n, const void *key, size_t len)
+{
+    const struct worker_gpu *g = container_of(n, struct worker_gpu, by_uuid);
+    return strlen(g->info.uuid) == len && memcmp(g->info.uuid, key, len) == 0;
 }
 
 static int task_match(const struct dict_node *n, const void *key, size_t len)
@@ -39,6 +46,7 @@ int cluster_init(struct cluster *cl, const struct cluster_config *cfg)
     cl->cfg = *cfg;
     dict_init(&cl->workers, worker_match);
     dict_init(&cl->tasks, task_match);
+    dict_init(&cl->gpus, gpu_match);
     list_init(&cl->worker_list);
     list_init(&cl->task_list);
     list_init(&cl->finished);
@@ -68,6 +76,7 @@ void cluster_free(struct cluster *cl)
         worker_free(container_of(pos, struct worker, all));
     dict_free(&cl->workers);
     dict_free(&cl->tasks);
+    dict_free(&cl->gpus);
     heap_free(&cl->queue);
     sched_cluster_free(&cl->sched);
 }
@@ -91,9 +100,28 @@ int cluster_observe(struct cluster *cl, cluster_observer_fn fn, void *ud)
     return 0;
 }
 
-/* Hands ev to every observer, in the order they were added. */
+/* Returns non-zero for the event types that belong in gantry:events. */
+int cluster_event_recorded(enum cluster_event_type type)
+{
+    return type != CE_HEARTBEAT && type != CE_TASK_LOG && type != CE_TASK_ASSIGN &&
+           type != CE_TASK_EVICTED;
+}
+
+/* Hands ev to every observer, in the order they were added; a recorded
+ * event gets its id first. */
 void cluster_emit(struct cluster *cl, struct cluster_event *ev)
 {
+    if (ev->name && cluster_event_recorded(ev->type)) {
+        uint64_t ms = (uint64_t)time_ms(ev->now);
+        if (ms > cl->event_ms) {
+            cl->event_ms = ms;
+            cl->event_seq = 0;
+        } else {
+            cl->event_seq++;
+        }
+        ev->eid_ms = cl->event_ms;
+        ev->eid_seq = cl->event_seq;
+    }
     for (int i = 0; i < cl->nobs; i++)
         cl->obs[i].fn(cl->obs[i].ud, ev);
 }
@@ -103,6 +131,51 @@ static void emit_worker(struct cluster *cl, enum cluster_event_type type,
 {
     struct cluster_event ev = {.type = type, .w = w, .name = name, .now = now};
     cluster_emit(cl, &ev);
+}
+
+/* Returns the GPU with this uuid, or NULL. */
+struct worker_gpu *cluster_gpu(const struct cluster *cl, const char *uuid)
+{
+    struct dict_node *n = dict_find(&cl->gpus, uuid, strlen(uuid));
+    return n ? container_of(n, struct worker_gpu, by_uuid) : NULL;
+}
+
+static void unindex_gpus(struct cluster *cl, struct worker *w)
+{
+    for (int i = 0; i < w->ngpus; i++)
+        if (w->gpus[i].indexed)
+            dict_remove(&cl->gpus, &w->gpus[i].by_uuid);
+}
+
+/* Sets w's GPUs (keeping the samples of those it had) and indexes them by
+ * uuid; a uuid another worker has already stays that worker's. Returns 0,
+ * or -1 on no memory (w unchanged). */
+int cluster_set_gpus(struct cluster *cl, struct worker *w, const struct gpu_info *gpus, int n)
+{
+    struct worker_gpu *g = n ? calloc((size_t)n, sizeof(*g)) : NULL;
+    if (n && !g)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        g[i].info = gpus[i];
+        g[i].w = w;
+        for (int k = 0; k < w->ngpus; k++) {
+            if (strcmp(w->gpus[k].info.uuid, gpus[i].uuid) == 0) {
+                g[i].last = w->gpus[k].last;
+                g[i].last_ts = w->gpus[k].last_ts;
+                g[i].stored_ms = w->gpus[k].stored_ms;
+            }
+        }
+    }
+    unindex_gpus(cl, w);
+    free(w->gpus);
+    w->gpus = g;
+    w->ngpus = n;
+    for (int i = 0; i < n; i++) {
+        if (!cluster_gpu(cl, g[i].info.uuid) &&
+            dict_insert(&cl->gpus, &g[i].by_uuid, g[i].info.uuid, strlen(g[i].info.uuid)) == 0)
+            g[i].indexed = 1;
+    }
+    return 0;
 }
 
 /* Returns the worker with this id, or NULL. */
@@ -143,7 +216,10 @@ void cluster_update_usable(struct cluster *cl, struct worker *w)
     uint8_t usable = w->state == WS_ACTIVE && !w->draining && w->session;
     if (usable && !n->usable)
         cl->capacity_gen++;
-    n->usable = usable;
+    if (n->usable != usable) {
+        n->usable = usable;
+        sched_node_changed(&cl->sched, w->node);
+    }
 }
 
 /* Moves w to state st and tells observers. */
@@ -160,25 +236,48 @@ void cluster_set_worker_state(struct cluster *cl, struct worker *w,
     emit_worker(cl, CE_WORKER_STATE, w, names[st], now);
 }
 
-/* Pre-registers id (POST /api/workers). Returns 0, 1 when it exists
- * already, -1 on no memory. labels is borrowed. */
+/* Pre-registers id (POST /api/workers), or marks a worker that joined
+ * unregistered as registered. Returns 0, 1 when it is registered already,
+ * -1 on no memory. labels is borrowed. */
 int cluster_register(struct cluster *cl, const char *id, json_t *labels,
                      double now, struct worker **out)
 {
     struct worker *w = cluster_worker(cl, id);
-    if (w) {
-        *out = w;
+    *out = w;
+    if (w && w->registered)
         return 1;
-    }
-    w = worker_create(cl, id, now);
-    if (!w)
+    if (!w && !(*out = w = worker_create(cl, id, now)))
         return -1;
     w->registered = 1;
-    if (labels)
+    if (labels) {
+        json_decref(w->labels);
         w->labels = json_incref(labels);
-    *out = w;
+    }
     emit_worker(cl, CE_WORKER_REGISTERED, w, "worker.registered", now);
     return 0;
+}
+
+static void restore_gpus(struct cluster *cl, struct worker *w, json_t *list)
+{
+    struct gpu_info gpus[SCHED_MAX_GPUS];
+    int n = 0;
+    size_t i;
+    json_t *g;
+    json_array_foreach(list, i, g) {
+        const char *uuid = json_string_value(json_object_get(g, "uuid"));
+        if (!uuid || n == SCHED_MAX_GPUS)
+            continue;
+        struct gpu_info *gi = &gpus[n++];
+        memset(gi, 0, sizeof(*gi));
+        gi->index = (int)json_integer_value(json_object_get(g, "index"));
+        snprintf(gi->uuid, sizeof(gi->uuid), "%s", uuid);
+        const char *model = json_string_value(json_object_get(g, "model"));
+        const char *dev = json_string_value(json_object_get(g, "device"));
+        snprintf(gi->model, sizeof(gi->model), "%s", model ? model : "unknown");
+        snprintf(gi->device, sizeof(gi->device), "%.15s", dev ? dev : "");
+        gi->memory_mib = (int64_t)json_integer_value(json_object_get(g, "memory_mib"));
+    }
+    cluster_set_gpus(cl, w, gpus, n);
 }
 
 /* Recreates an offline worker from its stored registration (at start),
@@ -204,6 +303,7 @@ struct worker *cluster_restore_worker(struct cluster *cl, json_t *reg, double no
     json_t *labels = json_object_get(reg, "labels");
     if (json_is_object(labels))
         w->labels = json_incref(labels);
+    restore_gpus(cl, w, json_object_get(cap, "gpus"));
     w->joined = json_array_size(json_object_get(cap, "gpus")) > 0 || w->cpu_cores > 0;
     if (w->joined)
         idle_touch(&cl->lost_list, &w->idle, now);
@@ -220,6 +320,7 @@ int cluster_unregister(struct cluster *cl, struct worker *w, double now)
     idle_remove(&cl->lost_list, &w->idle);
     if (w->node >= 0)
         sched_node_remove(&cl->sched, w->node);
+    unindex_gpus(cl, w);
     dict_remove(&cl->workers, &w->by_id);
     list_unlink(&w->all);
     cl->nworkers--;

@@ -100,6 +100,9 @@ struct cluster_event {
     uint64_t log_seq, log_ms;     /* log: the record's id, ms-seq */
     double grace;                 /* cancel: seconds before SIGKILL */
     double now;
+    /* Events that go to gantry:events get an id "<ms>-<seq>" that grows
+     * strictly; the store writes it and live streams show it. 0 = none. */
+    uint64_t eid_ms, eid_seq;
 };
 
 typedef void (*cluster_observer_fn)(void *ud, const struct cluster_event *ev);
@@ -110,6 +113,7 @@ struct cluster {
     struct list_node worker_list;
     unsigned long nworkers;
     struct dict tasks;
+    struct dict gpus;              /* uuid -> struct worker_gpu */
     struct list_node task_list;    /* submission order */
     struct list_node finished;     /* terminal tasks, oldest first */
     unsigned long nfinished;
@@ -119,11 +123,14 @@ struct cluster {
     unsigned long nblocked;
     uint64_t capacity_gen;         /* bumped whenever capacity may have grown */
     uint64_t blocked_gen;          /* the generation blocked tasks failed at */
+    struct list_node *retry_pos;   /* walking the blocked list: next to try */
+    uint64_t retry_gen;            /* the generation that walk started at */
     struct idle_list hb_list;      /* active workers by last heartbeat */
     struct idle_list lost_list;    /* inactive/offline workers, since when */
     struct sched_cluster sched;
     uint32_t id_counter;
     uint64_t seq;
+    uint64_t event_ms, event_seq; /* the last event id given */
     struct {
         cluster_observer_fn fn;
         void *ud;
@@ -131,6 +138,8 @@ struct cluster {
     int nobs;
     struct {
         uint64_t heartbeats, submitted, placed, requeued, lost_workers;
+        uint64_t passes, yields;  /* scheduler runs; those cut at the slice */
+        double max_slice;         /* longest run, seconds */
     } stats;
 };
 
@@ -147,6 +156,8 @@ void cluster_configure(struct cluster *cl, const struct cluster_config *cfg);
 int cluster_observe(struct cluster *cl, cluster_observer_fn fn, void *ud);
 
 struct worker *cluster_worker(const struct cluster *cl, const char *id);
+struct worker_gpu *cluster_gpu(const struct cluster *cl, const char *uuid);
+int cluster_set_gpus(struct cluster *cl, struct worker *w, const struct gpu_info *gpus, int n);
 enum cluster_hello_error cluster_hello(struct cluster *cl, const struct hello *h,
                                        uint64_t session, const char *address,
                                        double now, json_t **adopt, json_t **cancel);
@@ -178,6 +189,7 @@ int cluster_schedule(struct cluster *cl, double now, double budget);
 int cluster_pending(const struct cluster *cl);
 
 void cluster_emit(struct cluster *cl, struct cluster_event *ev);
+int cluster_event_recorded(enum cluster_event_type type);
 
 /* Log records kept in a task's memory buffer. */
 struct task_log_entry {

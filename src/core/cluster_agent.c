@@ -6,24 +6,6 @@
 #include "cluster.h"
 #include "cluster_int.h"
 
-static int set_gpus(struct worker *w, const struct hello *h)
-{
-    if (h->ngpus != w->ngpus) {
-        struct worker_gpu *g = NULL;
-        if (h->ngpus > 0 && !(g = calloc((size_t)h->ngpus, sizeof(*g))))
-            return -1;
-        free(w->gpus);
-        w->gpus = g;
-        w->ngpus = h->ngpus;
-    }
-    for (int i = 0; i < h->ngpus; i++) {
-        if (strcmp(w->gpus[i].info.uuid, h->gpus[i].uuid) != 0)
-            memset(&w->gpus[i], 0, sizeof(w->gpus[i]));
-        w->gpus[i].info = h->gpus[i];
-    }
-    return 0;
-}
-
 /* Sets the scheduler node's capacity from the hello; free = total minus
  * what the worker's tasks hold. */
 static int set_capacity(struct cluster *cl, struct worker *w, const struct hello *h)
@@ -45,9 +27,12 @@ static int set_capacity(struct cluster *cl, struct worker *w, const struct hello
     w->cpu_cores = h->cpu;
     w->memory_mib = h->memory_mib;
     w->storage_mib = h->storage_mib;
+    n->end_sum = 0;
+    sched_node_changed(&cl->sched, w->node);
     struct list_node *pos;
     list_for_each(pos, &w->tasks) {
         struct task *t = container_of(pos, struct task, on_worker);
+        t->placed = 0;            /* the node was reset: take it again */
         cluster_take(cl, t);
     }
     cl->capacity_gen++;
@@ -133,7 +118,7 @@ static int apply_hello(struct cluster *cl, struct worker *w, const struct hello 
     w->session = session;
     w->joined = 1;
     w->lost = 0;
-    if (set_gpus(w, h) < 0 || set_capacity(cl, w, h) < 0)
+    if (cluster_set_gpus(cl, w, h->gpus, h->ngpus) < 0 || set_capacity(cl, w, h) < 0)
         return -1;
     return 0;
 }

@@ -2,9 +2,11 @@
  * priority with aging: a task's key is priority * aging - created_at, so a
  * task gains one priority level per `aging` seconds of waiting, and the
  * order never needs re-sorting. A task that fits nowhere waits in the
- * blocked list until capacity may have grown (a task ended, a worker
- * joined or came back), so a long queue that cannot run costs nothing per
- * pass. Passes run in time slices. */
+ * blocked list (in the order it failed) until capacity may have grown (a
+ * task ended, a worker joined or came back); then the list is walked once,
+ * oldest first. So a long queue that cannot run costs nothing per pass.
+ * Everything runs in time slices: a walk or a pass cut at scheduler.slice
+ * goes on from where it stopped. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -34,10 +36,14 @@ int cluster_queue_init(struct cluster *cl)
     return 0;
 }
 
-/* Puts t in the queue at its rank. */
+/* Puts t in the queue at its rank: priority with aging; under the
+ * predictive policy a second of expected runtime also counts as a second
+ * less of waiting, so short tasks go first. */
 void cluster_enqueue(struct cluster *cl, struct task *t)
 {
     t->rank = t->priority * cl->cfg.aging - t->created_at;
+    if (cl->cfg.policy && strcmp(sched_policy_name(cl->cfg.policy), "predictive") == 0)
+        t->rank -= t->req.est_runtime;
     if (heap_push(&cl->queue, t) < 0) {
         /* No memory for the heap: park it where it costs nothing. */
         list_insert_tail(&cl->blocked, &t->blocked);
@@ -52,6 +58,8 @@ void cluster_dequeue(struct cluster *cl, struct task *t)
     if (t->heap_pos != (size_t)-1) {
         heap_remove(&cl->queue, t->heap_pos);
     } else if (list_linked(&t->blocked)) {
+        if (cl->retry_pos == &t->blocked)
+            cl->retry_pos = t->blocked.next;
         list_unlink(&t->blocked);
         cl->nblocked--;
     }
@@ -60,7 +68,7 @@ void cluster_dequeue(struct cluster *cl, struct task *t)
 /* Returns non-zero while some queued task may be placeable now. */
 int cluster_pending(const struct cluster *cl)
 {
-    return cl->queue.len > 0 ||
+    return cl->queue.len > 0 || cl->retry_pos ||
            (cl->nblocked > 0 && cl->blocked_gen != cl->capacity_gen);
 }
 
@@ -71,24 +79,7 @@ static double mono(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Capacity may have grown since the blocked tasks failed: let them try. */
-static void unblock(struct cluster *cl)
-{
-    if (cl->nblocked == 0 || cl->blocked_gen == cl->capacity_gen)
-        return;
-    while (!list_empty(&cl->blocked)) {
-        struct task *t = container_of(list_first(&cl->blocked), struct task, blocked);
-        list_unlink(&t->blocked);
-        cl->nblocked--;
-        if (heap_push(&cl->queue, t) < 0) {
-            list_insert_head(&cl->blocked, &t->blocked);
-            cl->nblocked++;
-            return;
-        }
-    }
-}
-
-static void block(struct cluster *cl, struct task *t, int *explained)
+static void note_reason(struct cluster *cl, struct task *t, int *explained)
 {
     if (!t->pending_reason || t->blocked_gen != cl->capacity_gen) {
         if (*explained < EXPLAIN_PER_PASS) {
@@ -101,6 +92,11 @@ static void block(struct cluster *cl, struct task *t, int *explained)
         }
     }
     t->blocked_gen = cl->capacity_gen;
+}
+
+static void block(struct cluster *cl, struct task *t, int *explained)
+{
+    note_reason(cl, t, explained);
     list_insert_tail(&cl->blocked, &t->blocked);
     cl->nblocked++;
 }
@@ -121,26 +117,85 @@ static void assign(struct cluster *cl, struct task *t,
     cluster_emit(cl, &ev);
 }
 
-/* Places queued tasks, best first, for at most budget seconds. Assignments
+static int try_place(struct cluster *cl, struct task *t, double now)
+{
+    struct sched_choice ch;
+    t->req.models = sched_model_mask(&cl->sched, t->gpu_model);
+    if (sched_place(&cl->sched, cl->cfg.policy, &t->req, &ch) < 0)
+        return -1;
+    assign(cl, t, &ch, now);
+    return 0;
+}
+
+struct slice {
+    double start, budget;
+    int n, explained;
+};
+
+static int out_of_time(struct slice *sl)
+{
+    return ++sl->n % 16 == 0 && mono() - sl->start > sl->budget;
+}
+
+/* Walks the blocked list (capacity may have grown), from where the last
+ * slice stopped. Returns 1 when the slice ran out first. */
+static int retry_blocked(struct cluster *cl, double now, struct slice *sl)
+{
+    if (!cl->retry_pos) {
+        if (cl->nblocked == 0 || cl->blocked_gen == cl->capacity_gen)
+            return 0;
+        cl->retry_pos = cl->blocked.next;
+        cl->retry_gen = cl->capacity_gen;
+    }
+    while (cl->retry_pos != &cl->blocked) {
+        struct task *t = container_of(cl->retry_pos, struct task, blocked);
+        cl->retry_pos = cl->retry_pos->next;
+        list_unlink(&t->blocked);
+        cl->nblocked--;
+        if (try_place(cl, t, now) < 0) {
+            /* Back where it was: just before the cursor. */
+            list_insert_tail(cl->retry_pos, &t->blocked);
+            cl->nblocked++;
+            note_reason(cl, t, &sl->explained);
+        }
+        if (out_of_time(sl))
+            return 1;
+    }
+    cl->retry_pos = NULL;
+    cl->blocked_gen = cl->retry_gen;
+    return 0;
+}
+
+/* Places queued tasks, best first, for at most budget seconds: first the
+ * blocked ones when capacity may have grown, then new ones. Assignments
  * reach observers as CE_TASK_ASSIGN. Returns 1 when work is left for
  * another slice, else 0. */
 int cluster_schedule(struct cluster *cl, double now, double budget)
 {
-    const struct sched_policy *p = cl->cfg.policy;
-    double start = mono();
-    int explained = 0, n = 0;
-    unblock(cl);
-    struct task *t;
-    while ((t = heap_pop(&cl->queue))) {
-        t->req.models = sched_model_mask(&cl->sched, t->gpu_model);
-        struct sched_choice ch;
-        if (sched_place(&cl->sched, p, &t->req, &ch) == 0)
-            assign(cl, t, &ch, now);
-        else
-            block(cl, t, &explained);
-        if (++n % 16 == 0 && mono() - start > budget)
-            return cluster_pending(cl);
+    struct slice sl = {mono(), budget, 0, 0};
+    int more = 0;
+    cl->sched.now = now;
+    cl->stats.passes++;
+    if (retry_blocked(cl, now, &sl)) {
+        more = 1;
+    } else {
+        /* Every blocked task failed at the current generation, so far. */
+        int current = cl->nblocked == 0 || cl->blocked_gen == cl->capacity_gen;
+        struct task *t;
+        while ((t = heap_pop(&cl->queue))) {
+            if (try_place(cl, t, now) < 0)
+                block(cl, t, &sl.explained);
+            if (out_of_time(&sl)) {
+                more = cluster_pending(cl);
+                break;
+            }
+        }
+        if (!more && current)
+            cl->blocked_gen = cl->capacity_gen;
     }
-    cl->blocked_gen = cl->capacity_gen;
-    return 0;
+    cl->stats.yields += more;
+    double took = mono() - sl.start;
+    if (took > cl->stats.max_slice)
+        cl->stats.max_slice = took;
+    return more;
 }

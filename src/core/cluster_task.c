@@ -14,46 +14,61 @@ struct task *cluster_task(const struct cluster *cl, const char *id)
     return n ? container_of(n, struct task, by_id) : NULL;
 }
 
-/* Takes the task's placement from its worker's free resources (clamped:
- * a re-adopted task may overcommit a worker that changed meanwhile). */
+static int placement_fits(const struct sched_node *n, const struct task *t)
+{
+    for (int i = 0; i < t->placement.ngpu; i++) {
+        int g = t->placement.gpu[i];
+        if (g >= n->ngpus || n->gpu_free[g] < t->placement.milli)
+            return 0;
+    }
+    return 1;
+}
+
+/* Takes the task's placement from its worker's free resources. A task
+ * taken back after a restart may not fit a worker that changed meanwhile:
+ * then its GPUs are taken as far as they go. */
 void cluster_take(struct cluster *cl, struct task *t)
 {
     struct worker *w = t->worker;
     if (t->placed || !w || w->node < 0)
         return;
     struct sched_node *n = &cl->sched.nodes[w->node];
-    n->cpu_free -= t->req.cpu;
-    n->mem_free -= t->req.mem;
-    n->disk_free -= t->req.disk;
-    for (int i = 0; i < t->placement.ngpu; i++) {
-        int g = t->placement.gpu[i];
-        if (g < n->ngpus)
-            n->gpu_free[g] = (uint16_t)(n->gpu_free[g] > t->placement.milli
-                                            ? n->gpu_free[g] - t->placement.milli : 0);
+    t->placement.node = w->node;
+    if (placement_fits(n, t)) {
+        sched_commit(&cl->sched, &t->req, &t->placement);
+    } else {
+        struct sched_choice ch = t->placement;
+        ch.ngpu = 0;
+        sched_commit(&cl->sched, &t->req, &ch);
+        for (int i = 0; i < t->placement.ngpu; i++) {
+            int g = t->placement.gpu[i];
+            if (g < n->ngpus)
+                n->gpu_free[g] = (uint16_t)(n->gpu_free[g] > t->placement.milli
+                                                ? n->gpu_free[g] - t->placement.milli : 0);
+        }
+        sched_node_changed(&cl->sched, w->node);
     }
-    n->ntasks++;
     t->placed = 1;
 }
 
-/* Gives the task's placement back to its worker. */
+/* Gives the task's placement back to its worker (never past its totals). */
 void cluster_release(struct cluster *cl, struct task *t)
 {
     struct worker *w = t->worker;
     if (!t->placed || !w || w->node < 0)
         return;
     struct sched_node *n = &cl->sched.nodes[w->node];
-    n->cpu_free += t->req.cpu;
-    n->mem_free += t->req.mem;
-    n->disk_free += t->req.disk;
-    for (int i = 0; i < t->placement.ngpu; i++) {
-        int g = t->placement.gpu[i];
-        if (g < n->ngpus) {
-            int v = n->gpu_free[g] + t->placement.milli;
-            n->gpu_free[g] = (uint16_t)(v > 1000 ? 1000 : v);
+    t->placement.node = w->node;
+    sched_release(&cl->sched, &t->req, &t->placement);
+    int clamped = 0;
+    for (int g = 0; g < n->ngpus; g++) {
+        if (n->gpu_free[g] > 1000) {
+            n->gpu_free[g] = 1000;
+            clamped = 1;
         }
     }
-    if (n->ntasks)
-        n->ntasks--;
+    if (clamped)
+        sched_node_changed(&cl->sched, w->node);
     t->placed = 0;
     cl->capacity_gen++;
 }
@@ -124,6 +139,11 @@ static void finish(struct cluster *cl, struct task *t, enum task_status st,
 {
     if (t->status == TS_QUEUED)
         cluster_dequeue(cl, t);
+    if (st == TS_COMPLETED && t->started_at > 0 && now > t->started_at) {
+        char key[256];
+        sched_runtime_learn(&cl->sched, task_runtime_key(t, key, sizeof(key)),
+                            now - t->started_at);
+    }
     detach(cl, t);
     t->has_exit_code = has_exit;
     t->exit_code = exit_code;
@@ -189,6 +209,10 @@ int cluster_submit(struct cluster *cl, struct task *t, double now)
     if (cluster_insert_task(cl, t) < 0)
         return -1;
     cl->stats.submitted++;
+    char key[256];
+    t->req.est_runtime = sched_runtime_estimate(&cl->sched,
+                                                task_runtime_key(t, key, sizeof(key)));
+    sched_workload_observe(&cl->sched, &t->req);
     cluster_enqueue(cl, t);
     struct cluster_event ev = {.type = CE_TASK_SUBMITTED, .t = t,
                                .name = "task.queued", .now = now};
@@ -240,7 +264,7 @@ int cluster_cancel(struct cluster *cl, struct task *t, double grace, double now)
     if (t->worker && t->worker->session) {
         t->cancel_requested = 1;
         struct cluster_event ev = {.type = CE_TASK_CANCEL, .t = t, .w = t->worker,
-                                   .name = "task.cancelling", .grace = grace, .now = now};
+                                   .name = "task.cancel_requested", .grace = grace, .now = now};
         cluster_emit(cl, &ev);
         return 0;
     }

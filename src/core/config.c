@@ -50,6 +50,7 @@ const struct config_key config_keys[] = {
     {"scheduler", "aging", CT_DURATION, OFF(scheduler_aging), "60s", 0.001, 86400, 1},
     {"tasks", "max_attempts", CT_LONG, OFF(tasks_max_attempts), "3", 1, 100, 1},
     {"tasks", "keep_finished", CT_LONG, OFF(tasks_keep_finished), "10000", 0, 1e8, 1},
+    {"tasks", "max_queued", CT_LONG, OFF(tasks_max_queued), "1000000", 1, 1e9, 1},
     {"tasks", "log_buffer", CT_SIZE, OFF(tasks_log_buffer), "256KiB", 1 * KiB, 1 * GiB, 1},
     {"tasks", "cancel_grace", CT_DURATION, OFF(tasks_cancel_grace), "10s", 0.001, 3600, 1},
     {"log", "level", CT_LEVEL, OFF(log_level), "info", 0, 0, 1},

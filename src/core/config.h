@@ -48,6 +48,7 @@ struct config {
     /* [tasks] */
     long tasks_max_attempts;
     long tasks_keep_finished;
+    long tasks_max_queued;
     size_t tasks_log_buffer;
     double tasks_cancel_grace;
     /* [log] */

@@ -20,8 +20,13 @@ enum worker_state {
     WS_OFFLINE,                   /* not connected */
 };
 
+struct worker;
+
 struct worker_gpu {
     struct gpu_info info;
+    struct dict_node by_uuid;     /* in the cluster's GPU index */
+    struct worker *w;
+    int indexed;
     struct gpu_sample last;       /* latest sample (present bits say what) */
     double last_ts;               /* its time */
     int64_t stored_ms;            /* the store's mark: newest sample written */

@@ -15,6 +15,7 @@ struct api_env {
     struct cluster *cl;
     double cancel_grace;          /* seconds */
     int max_attempts;             /* default for submissions */
+    long max_queued;              /* past it, 429 */
     void (*kick_scheduler)(void); /* run the scheduler soon */
 };
 
@@ -30,6 +31,8 @@ int api_register(void);
 int api_tasks_register(void);
 int api_workers_register(void);
 int api_history_register(void);
+int api_gpus_register(void);
+int api_meta_register(void);
 void api_tasks_free(void);
 
 /* Shared by the handlers (api_util.c). */

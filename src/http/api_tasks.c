@@ -67,6 +67,11 @@ static int post_task(struct http_req *req)
     json_t *body = api_json_body(req);
     if (!body)
         return 0;
+    if ((long)api_env->cl->by_status[TS_QUEUED] >= api_env->max_queued) {
+        json_decref(body);
+        return http_reply_error(req, 429, "QUEUE_FULL", "%ld tasks are queued already (tasks.max_queued)",
+                                api_env->max_queued);
+    }
     if (!store_accepting()) {
         json_decref(body);
         return http_reply_error(req, 503, "REDIS_BACKLOG_FULL",

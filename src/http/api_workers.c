@@ -44,7 +44,132 @@ static int get_worker_telemetry(struct http_req *req)
     return w ? http_reply_json(req, 200, view_worker_telemetry(api_env->cl, w)) : 0;
 }
 
+/* GET /api/workers */
+static int get_workers(struct http_req *req)
+{
+    json_t *a = json_array();
+    struct list_node *pos;
+    list_for_each(pos, &api_env->cl->worker_list)
+        json_array_append_new(a, view_worker_detail(api_env->cl,
+                                                    container_of(pos, struct worker, all)));
+    return http_reply_json(req, 200, json_pack("{s:o,s:I}", "workers", a, "count",
+                                               (json_int_t)json_array_size(a)));
+}
+
+/* GET /api/workers/{id}: detail with GPUs and running tasks. */
+static int get_worker(struct http_req *req)
+{
+    struct worker *w = find_worker(req);
+    if (!w)
+        return 0;
+    json_t *j = view_worker_detail(api_env->cl, w);
+    json_object_set_new(j, "gpus", view_worker_gpus(w));
+    json_object_set_new(j, "running_tasks", view_running_tasks(w));
+    json_object_set_new(j, "heartbeats", json_integer((json_int_t)w->heartbeats));
+    json_object_set_new(j, "draining", json_boolean(w->draining));
+    return http_reply_json(req, 200, j);
+}
+
+/* GET /api/workers/{id}/tasks?limit= : tasks placed on it, newest first. */
+static int get_worker_tasks(struct http_req *req)
+{
+    struct worker *w = find_worker(req);
+    int limit;
+    if (!w || api_query_limit(req, 100, 1000, &limit) < 0)
+        return 0;
+    json_t *a = json_array();
+    struct list_node *pos;
+    struct cluster *cl = api_env->cl;
+    for (pos = cl->task_list.prev; pos != &cl->task_list && (int)json_array_size(a) < limit;
+         pos = pos->prev) {
+        struct task *t = container_of(pos, struct task, all);
+        if (strcmp(t->worker_id, w->id) == 0)
+            json_array_append_new(a, task_to_json(t));
+    }
+    return http_reply_json(req, 200, json_pack("{s:s,s:o,s:I}", "worker_id", w->id, "tasks", a,
+                                               "count", (json_int_t)json_array_size(a)));
+}
+
+/* POST /api/workers {worker_id, labels?}: pre-registration. */
+static int post_worker(struct http_req *req)
+{
+    json_t *body = api_json_body(req);
+    if (!body)
+        return 0;
+    const char *id = json_string_value(json_object_get(body, "worker_id"));
+    json_t *labels = json_object_get(body, "labels");
+    const char *k;
+    json_t *v;
+    int bad_label = labels && !json_is_object(labels);
+    json_object_foreach(labels, k, v) bad_label |= !json_is_string(v);
+    int rc;
+    struct worker *w = NULL;
+    if (!id || !worker_id_valid(id))
+        rc = api_reply_field_error(req, 422, "VALIDATION_FAILED", "worker_id",
+                                   "worker_id must be 1-64 letters, digits, '.', '_' or '-'");
+    else if (bad_label)
+        rc = api_reply_field_error(req, 422, "VALIDATION_FAILED", "labels",
+                                   "labels must be an object of strings");
+    else if ((rc = cluster_register(api_env->cl, id, labels, api_now(), &w)) == 1)
+        rc = http_reply_error(req, 409, "WORKER_EXISTS", "worker %s is registered already", id);
+    else if (rc < 0)
+        rc = http_reply_error(req, 503, "UNAVAILABLE", "out of memory");
+    else {
+        rc = http_reply_json(req, 201, json_pack("{s:s,s:b,s:s}", "worker_id", w->id,
+                                                 "registered", 1, "state", worker_state_name(w)));
+    }
+    json_decref(body);
+    return rc;
+}
+
+/* POST /api/workers/{id}/drain [{"drain": false} to undo] */
+static int post_drain(struct http_req *req)
+{
+    struct worker *w = find_worker(req);
+    if (!w)
+        return 0;
+    int drain = 1;
+    if (req->body.len) {
+        json_t *body = api_json_body(req);
+        if (!body)
+            return 0;
+        json_t *d = json_object_get(body, "drain");
+        if (d && !json_is_boolean(d)) {
+            json_decref(body);
+            return api_reply_field_error(req, 422, "VALIDATION_FAILED", "drain",
+                                         "drain must be true or false");
+        }
+        drain = !d || json_is_true(d);
+        json_decref(body);
+    }
+    cluster_drain(api_env->cl, w, drain, api_now());
+    return http_reply_json(req, 200, json_pack("{s:s,s:s,s:b,s:i}", "worker_id", w->id, "state",
+                                               worker_state_name(w), "draining", w->draining,
+                                               "running_tasks_count", w->ntasks));
+}
+
+/* DELETE /api/workers/{id}: unregister; its tasks go back to the queue and
+ * a connected agent is told and disconnected. */
+static int delete_worker(struct http_req *req)
+{
+    struct worker *w = find_worker(req);
+    if (!w)
+        return 0;
+    char id[WORKER_ID_MAX];
+    snprintf(id, sizeof(id), "%s", w->id);
+    cluster_unregister(api_env->cl, w, api_now());
+    api_env->kick_scheduler();
+    return http_reply_json(req, 200, json_pack("{s:s,s:b}", "worker_id", id, "removed", 1));
+}
+
 static const struct http_route worker_routes[] = {
+    {"GET", "/api/workers", get_workers, ROUTE_READ, "Every worker with its resources"},
+    {"POST", "/api/workers", post_worker, ROUTE_ADMIN, "Pre-register a worker id"},
+    {"GET", "/api/workers/{id}", get_worker, ROUTE_READ, "One worker with GPUs and tasks"},
+    {"DELETE", "/api/workers/{id}", delete_worker, ROUTE_ADMIN, "Unregister a worker"},
+    {"GET", "/api/workers/{id}/tasks", get_worker_tasks, ROUTE_READ, "Tasks placed on a worker"},
+    {"POST", "/api/workers/{id}/drain", post_drain, ROUTE_ADMIN,
+     "Drain a worker: it finishes its tasks and gets no new ones"},
     {"GET", "/workers", get_workers_map, ROUTE_READ, "Workers by id: state and task count"},
     {"GET", "/telemetry", get_telemetry, ROUTE_READ, "Latest telemetry of every worker"},
     {"GET", "/telemetry/{worker_id}", get_worker_telemetry, ROUTE_READ,

@@ -40,8 +40,10 @@ struct http_req {
 };
 
 /* A handler replies with one of the http_reply_* calls and returns 0, or
- * returns HTTP_ASYNC when the reply will come later. */
+ * returns HTTP_ASYNC when the reply will come later, or HTTP_UPGRADED when
+ * the connection became another protocol (req is gone then). */
 #define HTTP_ASYNC 1
+#define HTTP_UPGRADED 2
 typedef int (*http_handler_fn)(struct http_req *req);
 
 struct http_server_limits {
@@ -66,6 +68,7 @@ const char *http_header(const struct http_req *req, const char *name);
 int http_query_param(const struct http_req *req, const char *name, char *out,
                      size_t outlen);
 struct http_req *http_req_find(uint64_t conn_id, uint64_t seq);
+void http_upgrade(struct http_req *req, const struct conn_proto *proto, void *ud);
 
 int http_reply(struct http_req *req, int status, const char *content_type,
                const void *body, size_t len);

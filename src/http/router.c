@@ -184,7 +184,7 @@ void router_dispatch(struct http_req *req)
                 http_reply_error(req, 500, "INTERNAL", "out of memory");
                 return;
             }
-            if (r->fn(req) != HTTP_ASYNC && req->status == 0)
+            if (r->fn(req) == 0 && req->status == 0)
                 http_reply_error(req, 500, "INTERNAL", "the handler did not reply");
             return;
         }

@@ -214,8 +214,9 @@ static int req_split_url(struct http_req *req)
     }
     char *w = u;
     for (char *r = u; *r; r++) {
-        if (*r == '%' && isxdigit((unsigned char)r[1]) &&
-            isxdigit((unsigned char)r[2])) {
+        if (*r == '%' && !(isxdigit((unsigned char)r[1]) && isxdigit((unsigned char)r[2])))
+            return -1;
+        if (*r == '%') {
             char hex[3] = {r[1], r[2], 0};
             char ch = (char)strtol(hex, NULL, 16);
             if (ch == '\0' || ch == '/')
@@ -279,9 +280,11 @@ static void request_done(struct http_conn *hc)
 static void reply_parse_error(struct http_conn *hc, int status)
 {
     const char *code = status == 413 ? "PAYLOAD_TOO_LARGE"
-                       : status == 431 ? "HEADERS_TOO_LARGE" : "BAD_REQUEST";
+                       : status == 431 ? "HEADERS_TOO_LARGE"
+                       : status == 408 ? "REQUEST_TIMEOUT" : "BAD_REQUEST";
     const char *msg = status == 413 ? "request body exceeds the limit"
                       : status == 431 ? "request headers exceed the limit"
+                      : status == 408 ? "request headers did not arrive in time"
                       : http_errno_description(HTTP_PARSER_ERRNO(&hc->parser));
     hc->phase = HC_BUSY;
     hc->srv->active++;
@@ -290,6 +293,8 @@ static void reply_parse_error(struct http_conn *hc, int status)
     hc->req.seq = ++hc->next_seq;
     hc->req.keep_alive = 0;
     hc->req.head = 0;
+    hc->req.started = ev_time();
+    buf_reset(&hc->req.headers);      /* possibly cut short: not to be read */
     http_reply_error(&hc->req, status, code, "%s", msg);
 }
 
@@ -310,7 +315,9 @@ static ssize_t http_on_data(struct conn *c, const char *p, size_t n)
         enum http_errno e = HTTP_PARSER_ERRNO(&hc->parser);
         if (e == HPE_PAUSED) {
             if (hc->req.upgrade) {
-                /* The upgraded protocol takes the bytes after the request. */
+                /* The upgraded protocol takes the bytes after the request;
+                 * a refused upgrade ends the connection. */
+                hc->req.keep_alive = 0;
                 dispatch(hc);
                 return (ssize_t)off;
             }
@@ -457,18 +464,23 @@ unsigned long http_server_active(const struct http_server *s)
     return s->active;
 }
 
-/* Returns the value of header name (lowercase), or NULL. */
+/* Returns the value of header name (lowercase), or NULL. Safe on a header
+ * block cut short by a parse error. */
 const char *http_header(const struct http_req *req, const char *name)
 {
     const char *p = buf_start(&req->headers);
     const char *end = p + req->headers.len;
     while (p < end) {
-        const char *v = p + strlen(p) + 1;
-        if (v >= end)
+        const char *name_end = memchr(p, '\0', (size_t)(end - p));
+        if (!name_end)
+            break;
+        const char *v = name_end + 1;
+        const char *v_end = v < end ? memchr(v, '\0', (size_t)(end - v)) : NULL;
+        if (!v_end)
             break;
         if (strcmp(p, name) == 0)
             return v;
-        p = v + strlen(v) + 1;
+        p = v_end + 1;
     }
     return NULL;
 }
@@ -515,6 +527,26 @@ int http_query_param(const struct http_req *req, const char *name, char *out,
         q = amp ? amp + 1 : NULL;
     }
     return 0;
+}
+
+/* Hands req's connection to another protocol (WebSocket) after its 101
+ * was written: the HTTP state is freed, and bytes that came after the
+ * request go to the new protocol. */
+void http_upgrade(struct http_req *req, const struct conn_proto *proto, void *ud)
+{
+    struct conn *c = req->conn;
+    struct http_conn *hc = c->ud;
+    count_status(101);
+    hc->srv->active--;
+    req_free(&hc->req);
+    free(hc);
+    c->proto = proto;
+    c->ud = ud;
+    conn_set_timeout(c, NULL);
+    conn_pause_read(c);
+    conn_resume_read(c);
+    c->flags |= CONN_REFEED;
+    ev_feed_event(reactor_loop(), &c->rio, EV_READ);
 }
 
 /* Returns the request (conn_id, seq) if it still waits for its reply. */

@@ -133,3 +133,24 @@ json_t *view_worker_detail(const struct cluster *cl, const struct worker *w)
                      "gpu_usage", round2(w->gpu_usage), "running_tasks_count", w->ntasks,
                      "hostname", w->hostname, "storage_usage", round2(w->storage_usage));
 }
+
+/* A cluster event as gantry:events holds it and /ws/events streams it. */
+json_t *view_event(const struct cluster_event *ev)
+{
+    json_t *e = json_pack("{s:s,s:o}", "type", ev->name, "time", view_time(ev->now));
+    if (ev->w)
+        json_object_set_new(e, "worker_id", json_string(ev->w->id));
+    if (ev->t) {
+        const struct task *t = ev->t;
+        json_object_set_new(e, "task_id", json_string(t->id));
+        json_object_set_new(e, "status", json_string(task_status_name(t->status)));
+        json_object_set_new(e, "attempts", json_integer(t->attempts));
+        if (!ev->w && t->worker_id[0])
+            json_object_set_new(e, "worker_id", json_string(t->worker_id));
+        if (t->has_exit_code)
+            json_object_set_new(e, "exit_code", json_integer(t->exit_code));
+        if (t->reason)
+            json_object_set_new(e, "reason", json_string(t->reason));
+    }
+    return e;
+}

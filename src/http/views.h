@@ -14,5 +14,6 @@ json_t *view_worker_detail(const struct cluster *cl, const struct worker *w);
 json_t *view_worker_gpus(const struct worker *w);
 json_t *view_gpu_sample(const struct gpu_sample *s, int api_names);
 json_t *view_running_tasks(const struct worker *w);
+json_t *view_event(const struct cluster_event *ev);
 
 #endif

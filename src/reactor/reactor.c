@@ -258,6 +258,14 @@ void conn_linger_close(struct conn *c)
     conn_mark_pending(c);
 }
 
+/* Writes c's queued output now rather than before the loop sleeps (for a
+ * burst that would outgrow a bound). */
+void conn_flush_now(struct conn *c)
+{
+    if (!(c->flags & CONN_CLOSING) && c->out.len)
+        conn_flush(c);
+}
+
 /* Closes c now: no more reads or writes; freed before the loop sleeps. */
 void conn_close(struct conn *c)
 {

@@ -116,6 +116,7 @@ int conn_write(struct conn *c, const void *p, size_t n);
 int conn_printf(struct conn *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void conn_flush_soon(struct conn *c);
+void conn_flush_now(struct conn *c);
 void conn_close(struct conn *c);
 void conn_close_after_flush(struct conn *c);
 void conn_linger_close(struct conn *c);

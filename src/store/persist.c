@@ -92,15 +92,17 @@ static void write_task(const struct task *t)
     store_send(STORE_STATE);
 }
 
-static void event(const char *name, const struct worker *w, const struct task *t, double now)
+static void event(const struct cluster_event *ev, const struct worker *w, const struct task *t)
 {
+    const char *name = ev->name;
+    double now = ev->now;
     struct resp_cmd *c = store_cmd();
     resp_str(c, "XADD");
     resp_str(c, "gantry:events");
     resp_str(c, "MAXLEN");
     resp_str(c, "~");
     resp_fmt(c, "%ld", P.cfg.events_maxlen);
-    resp_str(c, "*");
+    resp_fmt(c, "%llu-%llu", (unsigned long long)ev->eid_ms, (unsigned long long)ev->eid_seq);
     resp_str(c, "type");
     resp_str(c, name);
     if (w) {
@@ -346,11 +348,11 @@ static void on_task_event(const struct cluster_event *ev)
     case CE_TASK_SUBMITTED:
         write_task(ev->t);
         enqueue(ev->t);
-        event(ev->name, NULL, ev->t, ev->now);
+        event(ev, NULL, ev->t);
         break;
     case CE_TASK_STATE:
         write_task(ev->t);
-        event(ev->name, NULL, ev->t, ev->now);
+        event(ev, NULL, ev->t);
         if (task_status_terminal(ev->t->status))
             ack(ev->t);
         break;
@@ -358,7 +360,7 @@ static void on_task_event(const struct cluster_event *ev)
         write_log(ev);
         break;
     case CE_TASK_CANCEL:
-        event("task.cancel_requested", NULL, ev->t, ev->now);
+        event(ev, NULL, ev->t);
         break;
     default:
         break;
@@ -377,18 +379,18 @@ static void on_event(void *ud, const struct cluster_event *ev)
     case CE_WORKER_JOINED:
     case CE_WORKER_REGISTERED:
         write_registration(ev->w);
-        event(ev->name, ev->w, NULL, ev->now);
+        event(ev, ev->w, NULL);
         break;
     case CE_WORKER_STATE:
         write_worker_state(ev->w, STORE_STATE);
-        event(ev->name, ev->w, NULL, ev->now);
+        event(ev, ev->w, NULL);
         break;
     case CE_WORKER_LOST:
-        event(ev->name, ev->w, NULL, ev->now);
+        event(ev, ev->w, NULL);
         break;
     case CE_WORKER_REMOVED:
         remove_worker(ev->w);
-        event(ev->name, ev->w, NULL, ev->now);
+        event(ev, ev->w, NULL);
         break;
     default:
         on_task_event(ev);

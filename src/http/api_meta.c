@@ -1,0 +1,270 @@
+/* Routes about the server itself: /metrics (Prometheus text format 0.0.4)
+ * and /openapi.json (generated from the router's own table). */
+#include <stdio.h>
+#include <string.h>
+
+#include "api.h"
+#include "page.h"
+#include "proto/session.h"
+#include "router.h"
+#include "ws.h"
+
+static void help(struct buf *b, const char *name, const char *type, const char *text)
+{
+    buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
+}
+
+/* A label value with \, " and newline escaped. */
+static void label(struct buf *b, const char *k, const char *v, int first)
+{
+    buf_printf(b, "%s%s=\"", first ? "" : ",", k);
+    for (const char *p = v; *p; p++) {
+        if (*p == '\\' || *p == '"')
+            buf_printf(b, "\\%c", *p);
+        else if (*p == '\n')
+            buf_append_str(b, "\\n");
+        else
+            buf_append(b, p, 1);
+    }
+    buf_append_str(b, "\"");
+}
+
+static void cluster_metrics(struct buf *b, const struct cluster *cl)
+{
+    unsigned long by_state[4] = {0};
+    struct list_node *pos;
+    list_for_each(pos, &cl->worker_list) {
+        const struct worker *w = container_of(pos, struct worker, all);
+        by_state[w->state == WS_ACTIVE && w->draining ? 3 : w->state]++;
+    }
+    static const char *const states[] = {"active", "inactive", "offline", "draining"};
+    help(b, "gantry_workers", "gauge", "Workers by state.");
+    for (int i = 0; i < 4; i++)
+        buf_printf(b, "gantry_workers{state=\"%s\"} %lu\n", states[i], by_state[i]);
+    help(b, "gantry_heartbeats_total", "counter", "Heartbeats received.");
+    buf_printf(b, "gantry_heartbeats_total %llu\n", (unsigned long long)cl->stats.heartbeats);
+    help(b, "gantry_tasks", "gauge", "Tasks known, by status (finished ones counted since start).");
+    for (int s = 0; s <= TS_CANCELLED; s++)
+        buf_printf(b, "gantry_tasks{status=\"%s\"} %lu\n", task_status_name(s), cl->by_status[s]);
+    help(b, "gantry_tasks_submitted_total", "counter", "Tasks submitted.");
+    buf_printf(b, "gantry_tasks_submitted_total %llu\n", (unsigned long long)cl->stats.submitted);
+    help(b, "gantry_tasks_requeued_total", "counter", "Tasks requeued after their worker was lost.");
+    buf_printf(b, "gantry_tasks_requeued_total %llu\n", (unsigned long long)cl->stats.requeued);
+    help(b, "gantry_scheduler_placements_total", "counter", "Tasks placed on workers.");
+    buf_printf(b, "gantry_scheduler_placements_total %llu\n", (unsigned long long)cl->stats.placed);
+    help(b, "gantry_scheduler_passes_total", "counter", "Scheduler runs.");
+    buf_printf(b, "gantry_scheduler_passes_total %llu\n", (unsigned long long)cl->stats.passes);
+    help(b, "gantry_scheduler_yields_total", "counter",
+         "Scheduler runs cut at scheduler.slice to let the loop serve others.");
+    buf_printf(b, "gantry_scheduler_yields_total %llu\n", (unsigned long long)cl->stats.yields);
+    help(b, "gantry_scheduler_max_run_seconds", "gauge", "The longest scheduler run so far.");
+    buf_printf(b, "gantry_scheduler_max_run_seconds %.6f\n", cl->stats.max_slice);
+    help(b, "gantry_scheduler_fragmentation", "gauge",
+         "GPU fragmentation of the cluster for its task mix (FGD's measure, milli-GPUs).");
+    buf_printf(b, "gantry_scheduler_fragmentation %.3f\n",
+               sched_fragmentation((struct sched_cluster *)&cl->sched));
+    help(b, "gantry_queue_depth", "gauge", "Tasks waiting in the queue.");
+    buf_printf(b, "gantry_queue_depth %lu\n", cl->by_status[TS_QUEUED]);
+}
+
+static void worker_metrics(struct buf *b, const struct cluster *cl)
+{
+    static const char *const names[] = {"gantry_worker_cpu_usage", "gantry_worker_memory_usage",
+                                        "gantry_worker_gpu_usage", "gantry_worker_storage_usage"};
+    static const char *const helps[] = {"CPU usage of the worker (percent).",
+                                        "Memory usage of the worker (percent).",
+                                        "Mean GPU utilization of the worker (percent).",
+                                        "Storage usage of the worker's work directory (percent)."};
+    for (int m = 0; m < 4; m++) {
+        help(b, names[m], "gauge", helps[m]);
+        struct list_node *pos;
+        list_for_each(pos, &cl->worker_list) {
+            const struct worker *w = container_of(pos, struct worker, all);
+            double v = m == 0 ? w->cpu_usage : m == 1 ? w->memory_usage
+                     : m == 2 ? w->gpu_usage : w->storage_usage;
+            buf_printf(b, "%s{", names[m]);
+            label(b, "worker_id", w->id, 1);
+            buf_printf(b, "} %.2f\n", v);
+        }
+    }
+}
+
+/* One gauge per DCGM field, one series per GPU that reported it. */
+static void gpu_metrics(struct buf *b, const struct cluster *cl)
+{
+    for (int m = 0; m < GM_COUNT; m++) {
+        char name[64];
+        snprintf(name, sizeof(name), "DCGM_FI_DEV_%s", gpu_metric_names[m].dcgm);
+        help(b, name, "gauge", gpu_metric_names[m].help);
+        struct list_node *pos;
+        list_for_each(pos, &cl->worker_list) {
+            const struct worker *w = container_of(pos, struct worker, all);
+            for (int i = 0; i < w->ngpus; i++) {
+                const struct worker_gpu *g = &w->gpus[i];
+                if (!gpu_sample_has(&g->last, m))
+                    continue;
+                char idx[16];
+                snprintf(idx, sizeof(idx), "%d", g->info.index);
+                buf_printf(b, "%s{", name);
+                label(b, "gpu", idx, 1);
+                label(b, "UUID", g->info.uuid, 0);
+                label(b, "device", g->info.device, 0);
+                label(b, "modelName", g->info.model, 0);
+                label(b, "Hostname", w->hostname, 0);
+                buf_printf(b, "} %.15g\n", g->last.v[m]);
+            }
+        }
+    }
+}
+
+static void server_metrics(struct buf *b)
+{
+    struct store_stats st;
+    store_stats(&st);
+    help(b, "gantry_redis_up", "gauge", "1 while the Redis connection is up.");
+    buf_printf(b, "gantry_redis_up %d\n", st.state == STORE_UP);
+    help(b, "gantry_redis_backlog_bytes", "gauge", "Writes waiting for Redis.");
+    buf_printf(b, "gantry_redis_backlog_bytes %zu\n", st.backlog_bytes);
+    help(b, "gantry_redis_telemetry_dropped_total", "counter",
+         "Telemetry writes dropped because the backlog was full.");
+    buf_printf(b, "gantry_redis_telemetry_dropped_total %lu\n", st.telemetry_dropped);
+    help(b, "gantry_redis_gpu_samples_stale_total", "counter",
+         "GPU samples older than their stream's newest, not written.");
+    buf_printf(b, "gantry_redis_gpu_samples_stale_total %lu\n", st.gpu_stale);
+    help(b, "gantry_redis_errors_total", "counter", "Error replies from Redis.");
+    buf_printf(b, "gantry_redis_errors_total %lu\n", st.errors);
+    struct http_status_count sc[32];
+    int n = http_status_counts(sc, 32);
+    help(b, "gantry_http_requests_total", "counter", "HTTP requests answered, by status code.");
+    for (int i = 0; i < n; i++)
+        buf_printf(b, "gantry_http_requests_total{code=\"%d\"} %lu\n", sc[i].status, sc[i].count);
+    struct session_stats ss;
+    session_stats(&ss);
+    help(b, "gantry_agent_protocol_errors_total", "counter", "Agent frames refused, by error code.");
+    for (int i = 0; session_error_code_name(i); i++)
+        buf_printf(b, "gantry_agent_protocol_errors_total{code=\"%s\"} %lu\n",
+                   session_error_code_name(i), ss.errors_by_code[i]);
+    struct ws_stats ws;
+    ws_stats(&ws);
+    help(b, "gantry_websocket_clients", "gauge", "WebSocket clients connected.");
+    buf_printf(b, "gantry_websocket_clients %lu\n", ws.clients);
+    help(b, "gantry_websocket_dropped_total", "counter", "Messages dropped for slow clients.");
+    buf_printf(b, "gantry_websocket_dropped_total %lu\n", ws.dropped);
+    help(b, "gantry_websocket_lagged_closes_total", "counter",
+         "Clients closed (1008) for staying too far behind.");
+    buf_printf(b, "gantry_websocket_lagged_closes_total %lu\n", ws.lagged_closes);
+    help(b, "gantry_websocket_queued_bytes", "gauge",
+         "Bytes waiting to be read by WebSocket clients (ours and the kernel's).");
+    buf_printf(b, "gantry_websocket_queued_bytes %zu\n", ws.queued);
+    help(b, "gantry_websocket_max_client_queued_bytes", "gauge",
+         "The most bytes waiting for any one WebSocket client.");
+    buf_printf(b, "gantry_websocket_max_client_queued_bytes %zu\n", ws.max_queued);
+    help(b, "gantry_uptime_seconds", "gauge", "Seconds since gantryd started.");
+    buf_printf(b, "gantry_uptime_seconds %.3f\n", api_now() - api_env->started);
+}
+
+/* GET /metrics */
+static int get_metrics(struct http_req *req)
+{
+    static struct buf b;
+    buf_reset(&b);
+    cluster_metrics(&b, api_env->cl);
+    worker_metrics(&b, api_env->cl);
+    gpu_metrics(&b, api_env->cl);
+    server_metrics(&b);
+    int rc = http_reply(req, 200, "text/plain; version=0.0.4; charset=utf-8", buf_start(&b), b.len);
+    buf_shrink(&b, 1 << 20);
+    return rc;
+}
+
+/* Query parameters of the routes that take some, for the OpenAPI document. */
+static const struct {
+    const char *pattern;
+    const char *params;
+} query_params[] = {
+    {"/api/tasks", "status,worker_id,limit,cursor"},
+    {"/api/tasks/{id}/logs", "since,limit"},
+    {"/api/workers/{id}/metrics", "start_time,end_time,limit"},
+    {"/api/workers/{id}/tasks", "limit"},
+    {"/api/events", "since,limit"},
+    {"/api/v1/gpus", "limit,offset,hostname"},
+    {"/api/v1/gpus/{uuid}/telemetry", "start_time,end_time,limit"},
+    {"/ws/events", "from"},
+};
+
+static json_t *parameters(const struct http_route *r)
+{
+    json_t *a = json_array();
+    for (const char *p = strchr(r->pattern, '{'); p; p = strchr(p + 1, '{')) {
+        const char *e = strchr(p, '}');
+        json_array_append_new(a, json_pack("{s:s%,s:s,s:b,s:{s:s}}", "name", p + 1,
+                                           (size_t)(e - p - 1), "in", "path", "required", 1,
+                                           "schema", "type", "string"));
+    }
+    for (size_t i = 0; i < sizeof(query_params) / sizeof(query_params[0]); i++) {
+        if (strcmp(query_params[i].pattern, r->pattern) != 0 || strcmp(r->method, "GET") != 0)
+            continue;
+        char names[128];
+        snprintf(names, sizeof(names), "%s", query_params[i].params);
+        char *save = NULL;
+        for (char *n = strtok_r(names, ",", &save); n; n = strtok_r(NULL, ",", &save))
+            json_array_append_new(a, json_pack("{s:s,s:s,s:{s:s}}", "name", n, "in", "query",
+                                               "schema", "type", "string"));
+    }
+    return a;
+}
+
+static void add_path(const struct http_route *r, void *ud)
+{
+    json_t *paths = ud;
+    json_t *item = json_object_get(paths, r->pattern);
+    if (!item) {
+        item = json_object();
+        json_object_set_new(paths, r->pattern, item);
+    }
+    char method[8];
+    size_t i = 0;
+    for (; r->method[i] && i < sizeof(method) - 1; i++)
+        method[i] = (char)(r->method[i] | 0x20);
+    method[i] = '\0';
+    json_t *op = json_pack("{s:s,s:o,s:{s:{s:s},s:{s:s}}}", "summary", r->summary, "parameters",
+                           parameters(r), "responses", "200", "description", "success",
+                           "default", "description",
+                           "an error: {\"error\":{\"code\",\"message\"}}");
+    json_object_set_new(op, "security", r->auth == ROUTE_PUBLIC
+                                            ? json_array()
+                                            : json_pack("[{s:[]}]", "bearer"));
+    json_object_set_new(op, "x-role", json_string(r->auth == ROUTE_ADMIN ? "admin"
+                                                  : r->auth == ROUTE_READ ? "read" : "public"));
+    json_object_set_new(item, method, op);
+}
+
+/* GET /openapi.json: every route the router knows. */
+static int get_openapi(struct http_req *req)
+{
+    json_t *paths = json_object();
+    router_foreach(add_path, paths);
+    return http_reply_json(req, 200, json_pack(
+        "{s:s,s:{s:s,s:s,s:s},s:o,s:{s:{s:{s:s,s:s}}}}", "openapi", "3.0.3", "info", "title",
+        "Gantry", "version", GANTRY_VERSION, "description",
+        "Cluster control plane: workers, tasks, GPU telemetry", "paths", paths, "components",
+        "securitySchemes", "bearer", "type", "http", "scheme", "bearer"));
+}
+
+/* GET /: the live page. */
+static int get_page(struct http_req *req)
+{
+    return http_reply(req, 200, "text/html; charset=utf-8", page_html, page_html_len);
+}
+
+static const struct http_route meta_routes[] = {
+    {"GET", "/", get_page, ROUTE_PUBLIC, "The live web page"},
+    {"GET", "/metrics", get_metrics, ROUTE_READ, "Prometheus metrics"},
+    {"GET", "/openapi.json", get_openapi, ROUTE_PUBLIC, "This API as an OpenAPI 3 document"},
+};
+
+/* Adds /, /metrics and /openapi.json. Returns 0 or -1. */
+int api_meta_register(void)
+{
+    return router_add(meta_routes, sizeof(meta_routes) / sizeof(meta_routes[0]));
+}
