@@ -125,7 +125,7 @@ def b1(build, work, quick):
         r.cli("FLUSHALL")
         g = Gantryd(build, r, work)
         try:
-            p = hbload(build, g, agents, secs, interval="20ms", ack=False, spread=4)
+            p = hbload(build, g, agents, secs, interval="20ms", ack=False, spread=4, procs=2)
             time.sleep(3 if not quick else 2)   # joins
             c0, t0 = r.commandstat("xadd"), time.time()
             time.sleep(secs - 4 if not quick else secs - 3)
@@ -141,7 +141,227 @@ def b1(build, work, quick):
             "agents": agents, "offered_per_s": round(res["heartbeats_per_s"])}
 
 
-BENCHES = {"B1": b1}
+def b2(build, work, quick, b1_value=None):
+    """Heartbeat round trip p50/p99 (heartbeat -> heartbeat_ack) at half of
+    B1's persisted rate, with the same agents."""
+    agents = 2000 if quick else 10000
+    secs = 5 if quick else 15
+    rate = (b1_value or 20000) / 2
+    r = Redis(work)
+    try:
+        g = Gantryd(build, r, work)
+        try:
+            res = finish(hbload(build, g, agents, secs, rate=rate, ack=True, spread=4))
+        finally:
+            g.stop()
+    finally:
+        r.stop()
+    return {"p50_ms": res["rtt_p50_ms"], "p99_ms": res["rtt_p99_ms"], "max_ms": res["rtt_max_ms"],
+            "rate": round(rate), "achieved_per_s": round(res["acks_per_s"]), "agents": agents}
+
+
+def b3(build, work, quick):
+    """Agents held at once (up to the process's file limit) and gantryd's
+    memory per agent (RSS growth / agents), 8 GPUs each."""
+    agents = 4000 if quick else 19000
+    r = Redis(work)
+    try:
+        g = Gantryd(build, r, work, ["--set", "agents.heartbeat_timeout=120s"])
+        try:
+            time.sleep(0.5)
+            rss0 = g.rss()
+            p = hbload(build, g, agents, 20 if quick else 40, interval="10s", gpus=8, ack=False,
+                       procs=2, spread=8)
+            deadline = time.time() + 120
+            held = 0
+            while time.time() < deadline:
+                h = json.loads(subprocess.run(["curl", "-s", f"http://127.0.0.1:{g.http}/health"],
+                                              capture_output=True, text=True).stdout)
+                held = h["active_workers"]
+                if held >= agents:
+                    break
+                time.sleep(1)
+            time.sleep(3)
+            rss1 = g.rss()
+            p.send_signal(signal.SIGINT)
+            p.kill()
+            p.wait()
+        finally:
+            g.stop()
+    finally:
+        r.stop()
+    return {"agents": held, "bytes_per_agent": round((rss1 - rss0) / max(held, 1)),
+            "rss_before": rss0, "rss_after": rss1, "gpus_per_agent": 8}
+
+
+def wrk(url, secs):
+    """Requests/s; refuses to count a run with errors or non-2xx answers."""
+    code = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", url],
+                          capture_output=True, text=True).stdout
+    if code != "200":
+        raise RuntimeError(f"{url} answers {code}")
+    out = subprocess.run(["wrk", "-t2", "-c64", f"-d{secs}s", url], capture_output=True,
+                         text=True).stdout
+    if "Non-2xx" in out or "Socket errors" in out:
+        raise RuntimeError(f"wrk saw errors on {url}:\n{out}")
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    return float(m.group(1)) if m else 0.0
+
+
+def nginx(work, body_files):
+    port = free_port()
+    conf = os.path.join(work, "nginx.conf")
+    with open(conf, "w") as f:
+        user = "user root;" if os.getuid() == 0 else ""
+        f.write(f"""{user} worker_processes 1; daemon off; pid {work}/nginx.pid; error_log {work}/nginx.err;
+events {{ worker_connections 1024; }}
+http {{ access_log off; default_type application/json; keepalive_requests 1000000;
+  server {{ listen 127.0.0.1:{port}; root {work}/www; }} }}
+""")
+    p = subprocess.Popen(["nginx", "-c", conf, "-p", work], stderr=subprocess.DEVNULL)
+    wait_port(port)
+    return p, port
+
+
+def b4(build, work, quick):
+    """GET /telemetry/{id} and GET /telemetry (1,000 workers) requests/s
+    (wrk -t2 -c64) against nginx (one worker) serving the same bytes as a
+    static file."""
+    secs = 4 if quick else 10
+    r = Redis(work)
+    os.makedirs(os.path.join(work, "www", "telemetry"), exist_ok=True)
+    try:
+        g = Gantryd(build, r, work)
+        try:
+            load = hbload(build, g, 1000, secs * 2 + 30, interval="5s", gpus=8, ack=False)
+            base = f"http://127.0.0.1:{g.http}"
+            deadline = time.time() + 60
+            while time.time() < deadline:
+                out = subprocess.run(["curl", "-s", base + "/health"], capture_output=True, text=True).stdout
+                if json.loads(out)["active_workers"] >= 1000:
+                    break
+                time.sleep(0.5)
+            one = subprocess.run(["curl", "-s", base + "/telemetry/hb-7"], capture_output=True).stdout
+            allw = subprocess.run(["curl", "-s", base + "/telemetry"], capture_output=True).stdout
+            with open(os.path.join(work, "www", "telemetry", "hb-7"), "wb") as f:
+                f.write(one)
+            with open(os.path.join(work, "www", "telemetry", "index.json"), "wb") as f:
+                f.write(allw)
+            g_one = wrk(base + "/telemetry/hb-7", secs)
+            g_all = wrk(base + "/telemetry", secs)
+            load.kill()
+            load.wait()
+        finally:
+            g.stop()
+        ng, port = nginx(work, None)
+        try:
+            n_one = wrk(f"http://127.0.0.1:{port}/telemetry/hb-7", secs)
+            n_all = wrk(f"http://127.0.0.1:{port}/telemetry/index.json", secs)
+        finally:
+            ng.terminate()
+            ng.wait()
+    finally:
+        r.stop()
+    return {"value": round(g_one), "ceiling": round(n_one), "ratio": round(g_one / n_one, 3),
+            "all_value": round(g_all), "all_ceiling": round(n_all),
+            "all_ratio": round(g_all / n_all, 3), "bytes_one": len(one), "bytes_all": len(allw)}
+
+
+def b5(build, work, quick):
+    """WebSocket fan-out: 1,000 subscribers to one worker's telemetry; p99
+    time from the heartbeat's send to its delivery at each subscriber."""
+    r = Redis(work)
+    try:
+        g = Gantryd(build, r, work)
+        try:
+            out = subprocess.run([os.path.join(build, "wsload"), "--http", f"127.0.0.1:{g.http}",
+                                  "--master", f"127.0.0.1:{g.agents}", "--clients", "1000",
+                                  "--rate", "10", "--duration", "5s" if quick else "15s"],
+                                 capture_output=True, text=True).stdout
+            res = json.loads(out.strip().splitlines()[-1])
+        finally:
+            g.stop()
+    finally:
+        r.stop()
+    return {"p99_ms": res["p99_ms"], "p50_ms": res["p50_ms"], "max_ms": res["max_ms"],
+            "subscribers": res["upgraded"], "deliveries": res["deliveries"],
+            "expected": res["expected"]}
+
+
+def submit_parallel(port, n, conns=8):
+    import threading
+    share = [n // conns + (1 if i < n % conns else 0) for i in range(conns)]
+    ts = [threading.Thread(target=submit_pipelined, args=(port, k)) for k in share if k]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+
+
+def submit_pipelined(port, n, per_conn=500):
+    body = json.dumps({"command": ["true"], "cpu_required": 0.01, "memory_required": 1}).encode()
+    req = (b"POST /api/tasks HTTP/1.1\r\nHost: b\r\nContent-Type: application/json\r\n"
+           b"Content-Length: %d\r\n\r\n" % len(body)) + body
+    done = 0
+    while done < n:
+        k = min(per_conn, n - done)
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(req * k)
+        got = b""
+        while got.count(b" 201 ") < k:
+            chunk = s.recv(1 << 16)
+            if not chunk:
+                break
+            got += chunk
+        s.close()
+        done += k
+
+
+def b6(build, work, quick):
+    """Tasks per second end to end: HTTP submit -> agent runs `true` ->
+    completed, with two real agents."""
+    n = 2000 if quick else 10000
+    r = Redis(work)
+    try:
+        g = Gantryd(build, r, work, ["--set", "tasks.keep_finished=100"])
+        agents = []
+        try:
+            for i in range(2):
+                wd = os.path.join(work, f"agent{i}")
+                os.makedirs(wd)
+                agents.append(subprocess.Popen([os.path.join(build, "gantry-agent"), "--master",
+                                                f"127.0.0.1:{g.agents}", "--id", f"b6-{i}",
+                                                "--workdir", wd, "--log-level", "warn",
+                                                "--executors", "process"],
+                                               stderr=subprocess.DEVNULL))
+            base = f"http://127.0.0.1:{g.http}"
+
+            def completed():
+                m = subprocess.run(["curl", "-s", base + "/metrics"], capture_output=True, text=True).stdout
+                x = re.search(r'gantry_tasks\{status="completed"\} (\d+)', m)
+                return int(x.group(1)) if x else 0
+            while json.loads(subprocess.run(["curl", "-s", base + "/health"], capture_output=True,
+                                            text=True).stdout)["active_workers"] < 2:
+                time.sleep(0.1)
+            t0 = time.time()
+            submit_parallel(g.http, n)
+            t_sub = time.time() - t0
+            while completed() < n and time.time() - t0 < 300:
+                time.sleep(0.05)
+            elapsed = time.time() - t0
+            done = completed()
+        finally:
+            for a in agents:
+                a.terminate()
+                a.wait()
+            g.stop()
+    finally:
+        r.stop()
+    return {"tasks_per_s": round(done / elapsed, 1), "tasks": done, "seconds": round(elapsed, 2),
+            "submit_per_s": round(n / t_sub)}
+
+
+BENCHES = {"B1": b1, "B2": b2, "B3": b3, "B4": b4, "B5": b5, "B6": b6}
 
 
 def machine():
@@ -165,8 +385,11 @@ def main():
     os.makedirs(os.path.dirname(path), exist_ok=True)
     for name in wanted:
         with tempfile.TemporaryDirectory() as work:
-            print(f"== {name}: {BENCHES[name].__doc__.split(chr(10))[0]}", flush=True)
-            res = BENCHES[name](a.build, work, a.quick)
+            print(f"== {name}: {' '.join(BENCHES[name].__doc__.split())}", flush=True)
+            if name == "B2":
+                res = b2(a.build, work, a.quick, results.get("B1", {}).get("value"))
+            else:
+                res = BENCHES[name](a.build, work, a.quick)
             results[name] = res
             print("   " + json.dumps(res), flush=True)
     results["machine"] = machine()

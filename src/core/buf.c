@@ -18,24 +18,26 @@ void buf_free(struct buf *b)
     buf_init(b);
 }
 
-/* Makes room for extra more bytes after the used ones. Moves the unconsumed
- * bytes to the front when that frees enough room, else grows by doubling.
+/* Makes room for extra more bytes after the used ones. When it must move
+ * the bytes (to the front, or into a larger block), it leaves at least half
+ * the block free, so a buffer used as a queue (appended at the end,
+ * consumed at the front) moves each byte a bounded number of times.
  * Returns 0, or -1 when memory is exhausted (b is unchanged then). */
 int buf_reserve(struct buf *b, size_t extra)
 {
     if (b->off + b->len + extra <= b->cap)
         return 0;
-    if (b->len + extra <= b->cap && b->off >= b->cap / 2) {
+    size_t need = b->len + extra;
+    if (need < extra)
+        return -1;
+    if (need <= b->cap / 2) {
         memmove(b->data, b->data + b->off, b->len);
         b->off = 0;
         return 0;
     }
-    size_t need = b->len + extra;
-    if (need < extra)
-        return -1;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < need) {
-        if (cap > ((size_t)-1) / 2)
+    size_t cap = b->cap ? b->cap : 128;
+    while (cap < 2 * need) {
+        if (cap > ((size_t)-1) / 4)
             return -1;
         cap *= 2;
     }

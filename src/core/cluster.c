@@ -61,6 +61,7 @@ int cluster_init(struct cluster *cl, const struct cluster_config *cfg)
 
 static void worker_free(struct worker *w)
 {
+    free(w->view);
     json_decref(w->labels);
     free(w->gpus);
     free(w);
@@ -170,6 +171,7 @@ int cluster_set_gpus(struct cluster *cl, struct worker *w, const struct gpu_info
     free(w->gpus);
     w->gpus = g;
     w->ngpus = n;
+    worker_changed(w);
     for (int i = 0; i < n; i++) {
         if (!cluster_gpu(cl, g[i].info.uuid) &&
             dict_insert(&cl->gpus, &g[i].by_uuid, g[i].info.uuid, strlen(g[i].info.uuid)) == 0)
@@ -230,6 +232,7 @@ void cluster_set_worker_state(struct cluster *cl, struct worker *w,
         return;
     w->state = st;
     w->state_since = now;
+    worker_changed(w);
     cluster_update_usable(cl, w);
     static const char *const names[] = {"worker.active", "worker.inactive",
                                         "worker.offline"};
@@ -335,6 +338,7 @@ int cluster_drain(struct cluster *cl, struct worker *w, int drain, double now)
     if (w->draining == drain)
         return 0;
     w->draining = drain;
+    worker_changed(w);
     cluster_update_usable(cl, w);
     emit_worker(cl, CE_WORKER_STATE, w, drain ? "worker.draining" : "worker.active", now);
     return 0;

@@ -59,7 +59,17 @@ struct worker {
     struct list_node tasks;       /* assigned and running tasks */
     int ntasks;
     uint64_t stored_heartbeats;   /* the store's mark: heartbeats written */
+    uint64_t version;             /* bumped on every change the API shows */
+    char *view;                   /* the API's cached JSON of it (free()d here) */
+    size_t view_len;
+    uint64_t view_version;        /* the version the cache was made at */
 };
+
+/* Marks w changed: cached views of it are stale. */
+static inline void worker_changed(struct worker *w)
+{
+    w->version++;
+}
 
 const char *worker_state_name(const struct worker *w);
 int worker_id_valid(const char *id);

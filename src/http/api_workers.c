@@ -25,23 +25,39 @@ static int get_workers_map(struct http_req *req)
     return http_reply_json(req, 200, m);
 }
 
-/* GET /telemetry: worker_id -> latest telemetry. */
+/* GET /telemetry: worker_id -> latest telemetry, assembled from each
+ * worker's cached view (worker ids need no JSON escaping). */
 static int get_telemetry(struct http_req *req)
 {
-    json_t *m = json_object();
+    static struct buf b;
+    buf_reset(&b);
+    buf_append(&b, "{", 1);
     struct list_node *pos;
     list_for_each(pos, &api_env->cl->worker_list) {
-        const struct worker *w = container_of(pos, struct worker, all);
-        json_object_set_new(m, w->id, view_worker_telemetry(api_env->cl, w));
+        struct worker *w = container_of(pos, struct worker, all);
+        size_t len;
+        const char *view = view_worker_telemetry_text(api_env->cl, w, &len);
+        if (!view || buf_printf(&b, "%s\"%s\":", b.len > 1 ? "," : "", w->id) < 0 ||
+            buf_append(&b, view, len) < 0)
+            return http_reply_error(req, 503, "UNAVAILABLE", "out of memory");
     }
-    return http_reply_json(req, 200, m);
+    buf_append(&b, "}\n", 2);
+    int rc = http_reply(req, 200, "application/json", buf_start(&b), b.len);
+    buf_shrink(&b, 4u << 20);
+    return rc;
 }
 
 /* GET /telemetry/{worker_id} */
 static int get_worker_telemetry(struct http_req *req)
 {
     struct worker *w = find_worker(req);
-    return w ? http_reply_json(req, 200, view_worker_telemetry(api_env->cl, w)) : 0;
+    size_t len;
+    const char *view = w ? view_worker_telemetry_text(api_env->cl, w, &len) : NULL;
+    if (!w)
+        return 0;
+    if (!view)
+        return http_reply_error(req, 503, "UNAVAILABLE", "out of memory");
+    return http_reply(req, 200, "application/json", view, len);
 }
 
 /* GET /api/workers */

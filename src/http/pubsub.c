@@ -156,6 +156,13 @@ static void send_text(struct sub *s, void *ud)
     deliver(s, t->p, t->len, t->ms, t->seq);
 }
 
+/* Whether anyone listens to topic t for key: what to send is built only
+ * then, so updates nobody watches cost nothing. */
+static int listened(enum topic t, const char *key)
+{
+    return !list_empty(&PS.all[t]) || (key && bucket_get(t, key, 0));
+}
+
 static void publish(enum topic t, const char *key, json_t *j, uint64_t ms, uint64_t seq)
 {
     char *s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(10));
@@ -207,11 +214,12 @@ static void send_gpu(struct sub *s, void *ud)
 static void on_heartbeat(const struct cluster_event *ev)
 {
     const struct worker *w = ev->w;
-    publish(TOPIC_TELEMETRY, w->id, telemetry_msg(w), (uint64_t)time_ms(ev->now), 0);
+    if (listened(TOPIC_TELEMETRY, w->id))
+        publish(TOPIC_TELEMETRY, w->id, telemetry_msg(w), (uint64_t)time_ms(ev->now), 0);
     for (int i = 0; i < ev->hb->ngpus; i++) {
         const struct hb_gpu *g = &ev->hb->gpus[i];
         int slot = worker_gpu_index(w, g->uuid, g->index);
-        if (slot < 0)
+        if (slot < 0 || !listened(TOPIC_GPUS, w->gpus[slot].info.uuid))
             continue;
         struct gpu_update u = {w, &w->gpus[slot], &g->sample,
                                g->sample.ts > 0 ? g->sample.ts : ev->now};
@@ -248,6 +256,8 @@ static void on_task_end(const struct task *t)
 static void on_log(const struct cluster_event *ev)
 {
     char id[48];
+    if (!listened(TOPIC_LOGS, ev->t->id))
+        return;
     snprintf(id, sizeof(id), "%llu-%llu", (unsigned long long)ev->log_ms,
              (unsigned long long)ev->log_seq);
     publish(TOPIC_LOGS, ev->t->id,
@@ -267,7 +277,7 @@ static void on_cluster_event(void *ud, const struct cluster_event *ev)
         on_log(ev);
         return;
     }
-    if (ev->eid_ms) {
+    if (ev->eid_ms && listened(TOPIC_EVENTS, NULL)) {
         char id[48];
         snprintf(id, sizeof(id), "%llu-%llu", (unsigned long long)ev->eid_ms,
                  (unsigned long long)ev->eid_seq);
@@ -275,9 +285,11 @@ static void on_cluster_event(void *ud, const struct cluster_event *ev)
                                               "event", view_event(ev)),
                 ev->eid_ms, ev->eid_seq);
     }
-    if (ev->type == CE_WORKER_STATE || ev->type == CE_WORKER_JOINED)
+    if ((ev->type == CE_WORKER_STATE || ev->type == CE_WORKER_JOINED) &&
+        listened(TOPIC_TELEMETRY, ev->w->id))
         publish(TOPIC_TELEMETRY, ev->w->id, telemetry_msg(ev->w), (uint64_t)time_ms(ev->now), 0);
-    if (ev->type == CE_TASK_STATE && task_status_terminal(ev->t->status))
+    if (ev->type == CE_TASK_STATE && task_status_terminal(ev->t->status) &&
+        listened(TOPIC_LOGS, ev->t->id))
         on_task_end(ev->t);
 }
 

@@ -592,11 +592,15 @@ int http_reply(struct http_req *req, int status, const char *content_type,
 {
     struct conn *c = req->conn;
     struct http_conn *hc = c->ud;
-    char date[64];
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    static char date[64];
+    static time_t date_of;
+    time_t now = (time_t)ev_now(reactor_loop());
+    if (now != date_of) {         /* the Date header changes once a second */
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        date_of = now;
+    }
     req->status = status;
     struct buf *out = &c->out;
     size_t before = out->len;

@@ -1,6 +1,8 @@
 #include "views.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "core/timefmt.h"
 
@@ -87,12 +89,32 @@ json_t *view_running_tasks(const struct worker *w)
 json_t *view_worker_telemetry(const struct cluster *cl, const struct worker *w)
 {
     (void)cl;
-    return json_pack("{s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b}", "worker_id", w->id,
+    return json_pack("{s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:I}", "worker_id", w->id,
                      "cpu_usage", round2(w->cpu_usage), "memory_usage", round2(w->memory_usage),
                      "gpu_usage", round2(w->gpu_usage), "storage_usage", round2(w->storage_usage),
                      "running_tasks", view_running_tasks(w), "gpus", view_worker_gpus(w),
                      "last_update", view_time(w->last_heartbeat),
-                     "is_active", w->state == WS_ACTIVE);
+                     "is_active", w->state == WS_ACTIVE, "seq", (json_int_t)w->hb_seq);
+}
+
+/* The worker's telemetry view as JSON text, made once per change of the
+ * worker and reused by every reader until the next (GET /telemetry of many
+ * workers concatenates these). Returns NULL on no memory. */
+const char *view_worker_telemetry_text(const struct cluster *cl, struct worker *w, size_t *len)
+{
+    if (!w->view || w->view_version != w->version) {
+        json_t *j = view_worker_telemetry(cl, w);
+        char *s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(10));
+        json_decref(j);
+        if (!s)
+            return NULL;
+        free(w->view);
+        w->view = s;
+        w->view_len = strlen(s);
+        w->view_version = w->version;
+    }
+    *len = w->view_len;
+    return w->view;
 }
 
 static json_t *resources(double cpu, int64_t mem, int64_t disk, double gpu)

@@ -227,7 +227,7 @@ static int decode_gpu_sample(json_t *g, struct hb_gpu *out, int i, struct msg_er
     out->uuid = json_string_value(json_object_get(g, "uuid"));
     out->index = -1;
     if (num(g, "index", &v) == 0)
-        out->index = (int)v;
+        out->index = (int)msg_int(v, 0, 255, -1);
     if (!out->uuid && out->index < 0)
         return bad(err, "BAD_MESSAGE", "gpus[%d] needs an index or a uuid", i);
     for (int m = 0; m < GM_COUNT; m++) {
@@ -259,7 +259,7 @@ int msg_decode_heartbeat(json_t *j, struct heartbeat *hb, int *want_ack,
     double v;
     int rc;
     hb->ngpus = hb->ntasks = 0;
-    hb->seq = num(j, "seq", &v) == 0 && v >= 0 ? (uint64_t)v : 0;
+    hb->seq = num(j, "seq", &v) == 0 ? (uint64_t)msg_int(v, 0, MSG_SEQ_MAX, 0) : 0;
     hb->timestamp = num(j, "timestamp", &v) == 0 ? v : 0;
     if ((rc = decode_usage(j, "cpu_usage", &hb->cpu_usage, err)) < 0)
         return -1;
@@ -274,6 +274,8 @@ int msg_decode_heartbeat(json_t *j, struct heartbeat *hb, int *want_ack,
         return -1;
     hb->has_gpu = (unsigned)rc;
     json_t *gpus = json_object_get(j, "gpus");
+    if (json_is_null(gpus))
+        gpus = NULL;
     if (gpus && (!json_is_array(gpus) || json_array_size(gpus) > HB_MAX_GPUS))
         return bad(err, "BAD_MESSAGE", "gpus must be an array of at most %d", HB_MAX_GPUS);
     size_t i;
@@ -290,7 +292,7 @@ int msg_decode_heartbeat(json_t *j, struct heartbeat *hb, int *want_ack,
         struct hb_task *t = &hb->tasks[hb->ntasks];
         t->task_id = json_string_value(json_object_get(g, "task_id"));
         t->cpu_usage = num(g, "cpu_usage", &v) == 0 ? v : 0;
-        t->memory_mib = num(g, "memory_mib", &v) == 0 ? (int64_t)v : 0;
+        t->memory_mib = num(g, "memory_mib", &v) == 0 ? msg_int(v, 0, 1e15, 0) : 0;
         if (t->task_id)
             hb->ntasks++;
     }

@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/buf.h"
 #include "core/cluster.h"
@@ -25,6 +26,15 @@ struct msg_error {
     char message[200];
 };
 
+/* Numbers from the wire as integers, without undefined conversions: a
+ * value out of range becomes the fallback. */
+static inline int64_t msg_int(double v, double lo, double hi, int64_t fallback)
+{
+    return v >= lo && v <= hi ? (int64_t)v : fallback;
+}
+
+#define MSG_SEQ_MAX 9007199254740992.0   /* 2^53: exact in a double */
+
 enum msg_type msg_type_of(json_t *frame);
 const char *msg_type_name(enum msg_type t);
 json_t *msg_parse(const char *p, size_t n, struct msg_error *err);
@@ -33,6 +43,8 @@ int msg_decode_hello(json_t *j, struct hello *h, const char **token,
                      struct msg_error *err);
 int msg_decode_heartbeat(json_t *j, struct heartbeat *hb, int *want_ack,
                          struct msg_error *err);
+int msg_fast_heartbeat(char *p, size_t n, struct heartbeat *hb, int *ack);
+int msg_check_heartbeat(const char *frame, size_t n);
 int msg_decode_finished(json_t *j, const char **task_id, enum task_status *st,
                         int *has_exit, int *exit_code, const char **reason,
                         struct msg_error *err);

@@ -46,11 +46,11 @@ static void trim(struct resp_cmd *c, int64_t ms)
 {
     if (P.cfg.retention_len > 0) {
         resp_str(c, "MAXLEN");
-        resp_fmt(c, "%ld", P.cfg.retention_len);
+        resp_int(c, P.cfg.retention_len);
     } else if (P.cfg.retention_age > 0) {
         int64_t min = ms - (int64_t)(P.cfg.retention_age * 1000);
         resp_str(c, "MINID");
-        resp_fmt(c, "%lld", (long long)(min > 0 ? min : 0));
+        resp_int(c, min > 0 ? min : 0);
     }
 }
 
@@ -249,15 +249,15 @@ static void write_worker_state(struct worker *w, enum store_kind kind)
     resp_str(c, "last_heartbeat");
     time_arg(c, w->last_heartbeat);
     resp_str(c, "cpu_usage");
-    resp_fmt(c, "%.2f", w->cpu_usage);
+    resp_fixed2(c, w->cpu_usage);
     resp_str(c, "memory_usage");
-    resp_fmt(c, "%.2f", w->memory_usage);
+    resp_fixed2(c, w->memory_usage);
     resp_str(c, "gpu_usage");
-    resp_fmt(c, "%.2f", w->gpu_usage);
+    resp_fixed2(c, w->gpu_usage);
     resp_str(c, "storage_usage");
-    resp_fmt(c, "%.2f", w->storage_usage);
+    resp_fixed2(c, w->storage_usage);
     resp_str(c, "running_tasks");
-    resp_fmt(c, "%d", w->ntasks);
+    resp_int(c, w->ntasks);
     store_send(kind);
     w->stored_heartbeats = w->heartbeats;
 }
@@ -271,17 +271,17 @@ static void write_heartbeat(struct worker *w, const struct heartbeat *hb, double
     trim(c, ms);
     resp_str(c, "*");
     resp_str(c, "cpu_usage");
-    resp_fmt(c, "%.2f", w->cpu_usage);
+    resp_fixed2(c, w->cpu_usage);
     resp_str(c, "memory_usage");
-    resp_fmt(c, "%.2f", w->memory_usage);
+    resp_fixed2(c, w->memory_usage);
     resp_str(c, "storage_usage");
-    resp_fmt(c, "%.2f", w->storage_usage);
+    resp_fixed2(c, w->storage_usage);
     resp_str(c, "gpu_usage");
-    resp_fmt(c, "%.2f", w->gpu_usage);
+    resp_fixed2(c, w->gpu_usage);
     resp_str(c, "running_tasks");
-    resp_fmt(c, "%d", w->ntasks);
+    resp_int(c, w->ntasks);
     resp_str(c, "seq");
-    resp_fmt(c, "%llu", (unsigned long long)hb->seq);
+    resp_int(c, (long long)hb->seq);
     store_send(STORE_TELEMETRY);
 }
 

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 
 /* Starts a new command (keeps the argument buffer's memory). */
@@ -46,12 +47,61 @@ void resp_fmt(struct resp_cmd *c, const char *fmt, ...)
     resp_arg(c, tmp, (size_t)n);
 }
 
+/* Writes v in decimal at out (at least 21 bytes). Returns the length. */
+static size_t fmt_u64(char *out, uint64_t v)
+{
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
+/* Adds a whole number. */
+void resp_int(struct resp_cmd *c, long long v)
+{
+    char s[24];
+    size_t n = 0;
+    if (v < 0) {
+        s[n++] = '-';
+        n += fmt_u64(s + n, (uint64_t)0 - (uint64_t)v);
+    } else {
+        n = fmt_u64(s, (uint64_t)v);
+    }
+    resp_arg(c, s, n);
+}
+
+/* Adds a number with two decimals ("45.20"), without printf. */
+void resp_fixed2(struct resp_cmd *c, double v)
+{
+    if (!isfinite(v) || fabs(v) > 1e15) {
+        resp_fmt(c, "%.2f", v);
+        return;
+    }
+    char s[32];
+    size_t n = 0;
+    long long cents = llround(v * 100);
+    if (cents < 0) {
+        s[n++] = '-';
+        cents = -cents;
+    }
+    n += fmt_u64(s + n, (uint64_t)(cents / 100));
+    s[n++] = '.';
+    s[n++] = (char)('0' + cents / 10 % 10);
+    s[n++] = (char)('0' + cents % 10);
+    resp_arg(c, s, n);
+}
+
 /* Adds a number the shortest way that reads back exactly (integers without
  * a fraction). */
 void resp_num(struct resp_cmd *c, double v)
 {
     if (v == floor(v) && fabs(v) < 1e15)
-        resp_fmt(c, "%.0f", v);
+        resp_int(c, (long long)v);
     else
         resp_fmt(c, "%.15g", v);
 }
@@ -62,16 +112,26 @@ int resp_end(struct resp_cmd *c, struct buf *out)
 {
     if (c->overflow || c->argc == 0)
         return -1;
-    size_t before = out->len;
-    int rc = buf_printf(out, "*%d\r\n", c->argc);
-    for (int i = 0; i < c->argc && rc == 0; i++) {
-        rc |= buf_printf(out, "$%zu\r\n", c->len[i]);
-        rc |= buf_append(out, buf_start(&c->args) + c->off[i], c->len[i]);
-        rc |= buf_append(out, "\r\n", 2);
+    size_t total = 16 + c->args.len + (size_t)c->argc * 26;
+    if (buf_reserve(out, total) < 0)
+        return -1;
+    char *p = buf_end(out);
+    *p++ = '*';
+    p += fmt_u64(p, (uint64_t)c->argc);
+    *p++ = '\r';
+    *p++ = '\n';
+    for (int i = 0; i < c->argc; i++) {
+        *p++ = '$';
+        p += fmt_u64(p, c->len[i]);
+        *p++ = '\r';
+        *p++ = '\n';
+        memcpy(p, buf_start(&c->args) + c->off[i], c->len[i]);
+        p += c->len[i];
+        *p++ = '\r';
+        *p++ = '\n';
     }
-    if (rc < 0)
-        out->len = before;
-    return rc;
+    out->len += (size_t)(p - buf_end(out));
+    return 0;
 }
 
 /* Frees the argument buffer. */

@@ -22,6 +22,8 @@ void resp_arg(struct resp_cmd *c, const char *p, size_t n);
 void resp_str(struct resp_cmd *c, const char *s);
 void resp_fmt(struct resp_cmd *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void resp_num(struct resp_cmd *c, double v);
+void resp_int(struct resp_cmd *c, long long v);
+void resp_fixed2(struct resp_cmd *c, double v);
 int resp_end(struct resp_cmd *c, struct buf *out);
 void resp_free(struct resp_cmd *c);
 

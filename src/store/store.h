@@ -63,6 +63,7 @@ int store_barrier(store_barrier_fn fn, void *ud);
 int store_read(struct resp_cmd *c, store_read_fn fn, uint64_t a, uint64_t b);
 void store_on_connect(void (*fn)(void));
 void store_count_stale(void);
+void store_pump(void);
 
 /* persist.c: the cluster observer that writes SPEC section 5's keys. */
 void store_persist_init(struct cluster *cl, const struct store_config *cfg);

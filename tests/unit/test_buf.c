@@ -106,6 +106,34 @@ static void test_nul_terminates_without_counting(void **state)
     buf_free(&b);
 }
 
+/* A buffer used as a bounded queue (append at the end, drop from the
+ * front) must not copy its whole contents on every append. */
+static void test_queue_use_moves_bytes_a_bounded_number_of_times(void **state)
+{
+    (void)state;
+    struct buf b = BUF_INIT;
+    char item[100];
+    memset(item, 'q', sizeof(item));
+    size_t bound = (1 << 20) - 1000, appended = 0;   /* just under a power of two */
+    unsigned long moves = 0;
+    char *last = NULL;
+    size_t last_off = 0;
+    for (int i = 0; i < 200000; i++) {
+        assert_int_equal(buf_append(&b, item, sizeof(item)), 0);
+        appended += sizeof(item);
+        while (b.len > bound)
+            buf_consume(&b, sizeof(item));
+        if (b.data != last || b.off < last_off)
+            moves++;
+        last = b.data;
+        last_off = b.off;
+    }
+    /* Each move leaves half the block free: about one per bound appended. */
+    assert_true(moves < 2 * appended / bound + 20);
+    assert_true(b.cap <= 4 * bound);
+    buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -116,6 +144,7 @@ int main(void)
         cmocka_unit_test(test_printf_longer_than_room),
         cmocka_unit_test(test_shrink_frees_only_when_empty),
         cmocka_unit_test(test_nul_terminates_without_counting),
+        cmocka_unit_test(test_queue_use_moves_bytes_a_bounded_number_of_times),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

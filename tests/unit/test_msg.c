@@ -138,6 +138,41 @@ static void test_frames_end_in_newline(void **state)
     buf_free(&b);
 }
 
+static void test_fast_heartbeat_agrees_with_jansson(void **state)
+{
+    (void)state;
+    const char *accepted[] = {
+        "{\"type\":\"heartbeat\",\"seq\":7,\"cpu_usage\":45.2,\"memory_usage\":62.8,\"ack\":true}",
+        "{\"type\":\"heartbeat\",\"gpus\":[{\"index\":0,\"utilization\":99,\"power_w\":301.125,"
+        "\"timestamp\":1752871354.0},{\"uuid\":\"GPU-\\u00e9x\",\"temperature_c\":null}],"
+        "\"tasks\":[{\"task_id\":\"t-1\",\"cpu_usage\":150,\"memory_mib\":12}]}",
+        " { \"type\" : \"heartbeat\" , \"seq\" : 1e2 , \"timestamp\":-0.5 } ",
+        "{\"type\":\"heartbeat\",\"gpus\":[],\"tasks\":[]}",
+    };
+    for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++) {
+        int rc = msg_check_heartbeat(accepted[i], strlen(accepted[i]));
+        if (rc != 0)
+            fail_msg("frame %zu: %d", i, rc);
+    }
+    const char *declined[] = {
+        "{\"type\":\"heartbeat\",\"seq\":1,\"seq\":2}",
+        "{\"type\":\"heartbeat\",\"cpu_usage\":\"high\"}",
+        "{\"type\":\"heartbeat\",\"gpus\":[{\"utilization\":1}]}",
+        "{\"type\":\"heartbeat\",\"seq\":01}",
+        "{\"type\":\"heartbeat\",}",
+        "{\"type\":\"heartbeat\"} x",
+        "{\"type\":\"ping\"}",
+        "{\"type\":\"heartbeat\",\"gpus\":[{\"index\":0,\"utilization\":1e999}]}",
+        "{\"type\":\"heartbeat\",\"extra\":[{\"a\":1,\"a\":2}]}",
+        "{\"type\":\"heartbeat\",\"gpus\":[{\"index\":0,\"index\":1}]}",
+    };
+    for (size_t i = 0; i < sizeof(declined) / sizeof(declined[0]); i++) {
+        int rc = msg_check_heartbeat(declined[i], strlen(declined[i]));
+        if (rc != 1)
+            fail_msg("declined frame %zu: %d", i, rc);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -146,6 +181,7 @@ int main(void)
         cmocka_unit_test(test_heartbeat),
         cmocka_unit_test(test_results_and_logs),
         cmocka_unit_test(test_frames_end_in_newline),
+        cmocka_unit_test(test_fast_heartbeat_agrees_with_jansson),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
