@@ -333,3 +333,23 @@ def pid_alive(pid):
     except FileNotFoundError:
         return False
     return True
+
+
+# SPEC 4 fixes the DCGM exporter's own label names (UUID, modelName, Hostname)
+# so existing dashboards keep working; promtool's linter flags those as
+# camelCase. That one lint, on DCGM_FI_* series only, is accepted; any other
+# promtool finding (syntax, types, duplicates, lint on our own metrics) fails.
+DCGM_CAMEL_LINT = "label names should be written in 'snake_case' not 'camelCase'"
+
+
+def promtool_problems(text):
+    """Run `promtool check metrics` on text; return its findings other than
+    the DCGM camelCase lint, plus any failure of promtool itself."""
+    p = subprocess.run(["promtool", "check", "metrics"], input=text,
+                       capture_output=True, text=True)
+    out = [l for l in (p.stdout + p.stderr).splitlines() if l.strip()]
+    bad = [l for l in out
+           if not (l.startswith("DCGM_FI_") and l.endswith(DCGM_CAMEL_LINT))]
+    if p.returncode not in (0, 3):       # 3 = lint findings only
+        bad.append(f"promtool exited {p.returncode}")
+    return bad

@@ -9,7 +9,6 @@ import subprocess
 import threading
 import time
 
-import harness
 from harness import BUILD, pid_alive, submit, task, wait_task, wait_until
 
 FAST = {"agents": {"heartbeat_timeout": "2s", "lost_after": "30s"},

@@ -8,9 +8,7 @@ import re
 import signal
 import socket
 import subprocess
-import time
 
-import harness
 from harness import BUILD, submit, task, wait_task, wait_until
 
 NODES = [  # name, cores, MiB, GPUs, model

@@ -1,13 +1,11 @@
 """Redis Streams: what gantryd writes, what survives crashes of gantryd and
 Redis, and the history routes. Real redis-server, gantryd and agents."""
-import os
 import signal
 import threading
 import time
 
 import requests
 
-import harness
 from harness import submit, task, wait_task, wait_until
 
 FAST = {"agents": {"heartbeat_timeout": "2s", "lost_after": "10s"}}

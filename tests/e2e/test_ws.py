@@ -11,8 +11,7 @@ import time
 import pytest
 import websocket
 
-import harness
-from harness import BUILD, submit, task, wait_task, wait_until
+from harness import BUILD, submit, wait_task, wait_until
 
 FAST = {"agents": {"heartbeat_timeout": "5s", "lost_after": "30s"}}
 
@@ -159,7 +158,7 @@ def test_pings_keep_idle_clients_and_big_messages_close(gantryd_factory):
     assert op == websocket.ABNF.OPCODE_PING
     c.pong(b"")
     c.send(json.dumps({"type": "subscribe", "topic": "events"}))
-    m = until(c, lambda m: m["type"] == "subscribed")
+    until(c, lambda m: m["type"] == "subscribed")
     c.send("x" * 1000)
     while True:
         op, data = c.recv_data(control_frame=True)
