@@ -5,10 +5,14 @@ results go to build/bench/results.json.
 
 usage: suite.py BUILD [--quick] [--only B1,B2,...]"""
 import argparse
+import http.client
 import json
+import multiprocessing
 import os
 import platform
+import resource
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -316,6 +320,29 @@ def submit_pipelined(port, n, per_conn=500):
         done += k
 
 
+def spawn_loop(secs, out):
+    """posix_spawn + waitpid of `true`, back to back, for secs; the count
+    goes to out (a multiprocessing.Value)."""
+    true, n, end = shutil.which("true"), 0, time.time() + secs
+    while time.time() < end:
+        os.waitpid(os.posix_spawn(true, ["true"], os.environ), 0)
+        n += 1
+    out.value = n
+
+
+def spawn_ceiling(secs):
+    """Processes/s this machine starts and reaps running `true`, one loop
+    per CPU and nothing else: what B6 is measured against."""
+    counts = [multiprocessing.Value("l", 0) for _ in range(os.cpu_count())]
+    ps = [multiprocessing.Process(target=spawn_loop, args=(secs, c)) for c in counts]
+    t0 = time.time()
+    for p in ps:
+        p.start()
+    for p in ps:
+        p.join()
+    return sum(c.value for c in counts) / (time.time() - t0)
+
+
 def b6(build, work, quick):
     """Tasks per second end to end: HTTP submit -> agent runs `true` ->
     completed, with two real agents."""
@@ -335,8 +362,12 @@ def b6(build, work, quick):
                                                stderr=subprocess.DEVNULL))
             base = f"http://127.0.0.1:{g.http}"
 
+            poll = http.client.HTTPConnection("127.0.0.1", g.http)
+
             def completed():
-                m = subprocess.run(["curl", "-s", base + "/metrics"], capture_output=True, text=True).stdout
+                # one kept-alive connection: no process per poll in the measurement
+                poll.request("GET", "/metrics")
+                m = poll.getresponse().read().decode()
                 x = re.search(r'gantry_tasks\{status="completed"\} (\d+)', m)
                 return int(x.group(1)) if x else 0
             while json.loads(subprocess.run(["curl", "-s", base + "/health"], capture_output=True,
@@ -346,7 +377,7 @@ def b6(build, work, quick):
             submit_parallel(g.http, n)
             t_sub = time.time() - t0
             while completed() < n and time.time() - t0 < 300:
-                time.sleep(0.05)
+                time.sleep(0.02)
             elapsed = time.time() - t0
             done = completed()
         finally:
@@ -356,15 +387,49 @@ def b6(build, work, quick):
             g.stop()
     finally:
         r.stop()
+    ceiling = spawn_ceiling(3 if quick else 5)
     return {"tasks_per_s": round(done / elapsed, 1), "tasks": done, "seconds": round(elapsed, 2),
-            "submit_per_s": round(n / t_sub)}
+            "submit_per_s": round(n / t_sub), "spawn_ceiling": round(ceiling),
+            "ratio": round(done / elapsed / ceiling, 3)}
+
+
+GOALS = {
+    "B1": lambda r: (f"{r['value']} heartbeats/s persisted, ceiling (redis-benchmark XADD -P 64) "
+                     f"{r['ceiling']}/s, ratio {r['ratio']}", r["ratio"] >= 0.5, "ratio >= 0.5"),
+    "B2": lambda r: (f"round trip p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms at {r['rate']} hb/s",
+                     r["p99_ms"] < 2, "p99 < 2 ms"),
+    "B3": lambda r: (f"{r['agents']} agents held, {r['bytes_per_agent']} bytes of gantryd RSS each",
+                     r["agents"] >= 19000 and r["bytes_per_agent"] <= 4096,
+                     "19,000 agents at <= 4 KiB each"),
+    "B4": lambda r: (f"/telemetry/{{id}} {r['value']} req/s, nginx {r['ceiling']} req/s, ratio {r['ratio']}; "
+                     f"/telemetry {r['all_value']} req/s, nginx {r['all_ceiling']}, ratio {r['all_ratio']}",
+                     r["ratio"] >= 0.8, "ratio >= 0.8"),
+    "B5": lambda r: (f"{r['subscribers']} subscribers, delivery p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms",
+                     r["p99_ms"] < 10, "p99 < 10 ms"),
+    "B6": lambda r: (f"{r['tasks_per_s']} tasks/s end to end ({r['tasks']} tasks in {r['seconds']} s); "
+                     f"bare spawn+reap of `true` {r['spawn_ceiling']}/s, ratio {r['ratio']}",
+                     r["tasks_per_s"] >= 2000, ">= 2,000 tasks/s"),
+}
+
+
+def verdict(name, res):
+    """One line a person reads: the figure, its ceiling or peer, the goal."""
+    text, met, goal = GOALS[name](res)
+    return f"{name}: {text} [goal {goal}: {'met' if met else 'NOT met'}]"
 
 
 BENCHES = {"B1": b1, "B2": b2, "B3": b3, "B4": b4, "B5": b5, "B6": b6}
 
 
 def machine():
-    return {"cpus": os.cpu_count(), "kernel": platform.release(),
+    model = ""
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {"cpus": os.cpu_count(), "cpu_model": model, "kernel": platform.release(),
+            "open_files_limit": resource.getrlimit(resource.RLIMIT_NOFILE)[0],
             "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
             "date": time.strftime("%Y-%m-%d")}
 
@@ -378,7 +443,7 @@ def main():
     wanted = [b for b in (a.only.split(",") if a.only else BENCHES) if b]
     results = {}
     path = os.path.join(ROOT, "build", "bench", "results.json")
-    if os.path.exists(path):
+    if a.only and os.path.exists(path):      # a subset updates the last run's file
         with open(path) as f:
             results = json.load(f)
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -391,9 +456,15 @@ def main():
                 res = BENCHES[name](a.build, work, a.quick)
             results[name] = res
             print("   " + json.dumps(res), flush=True)
+            print("   " + verdict(name, res), flush=True)
     results["machine"] = machine()
+    results["machine"]["quick"] = a.quick
     with open(path, "w") as f:
         json.dump(results, f, indent=1)
+    print("== summary" + (" (quick run: fewer agents, shorter runs)" if a.quick else ""))
+    for name in BENCHES:
+        if name in results:
+            print(verdict(name, results[name]))
     print(f"results: {path}")
 
 

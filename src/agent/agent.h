@@ -14,6 +14,7 @@
 #include "agent/sysinfo.h"
 #include "core/buf.h"
 #include "core/cluster.h"
+#include "core/dict.h"
 #include "core/list.h"
 
 struct agent_settings {
@@ -33,6 +34,7 @@ struct agent_settings {
 
 struct agent_task {
     struct list_node link;
+    struct dict_node by_id;
     char id[TASK_ID_MAX];
     json_t *record;               /* the task as assigned */
     pid_t pid;
@@ -78,6 +80,7 @@ struct agent {
     unsigned long connects;
     /* tasks */
     struct list_node tasks;
+    struct dict task_ids;         /* agent_task.by_id */
     int ntasks;
     int stopping;
     ev_timer stop_timer;
@@ -106,6 +109,6 @@ void runner_free(void);
 int runner_docker_available(const char *docker);
 
 /* launch.c */
-int runner_launch(struct agent_task *t);
+int runner_launch(struct agent_task *t, char *why, size_t whylen);
 
 #endif

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,47 +106,128 @@ static int docker_args(struct argv *a, struct agent_task *t)
     return rc ? -1 : 0;
 }
 
-/* In the child: own process group, pipes as stdout/stderr, environment,
- * limits, then exec. Never returns. */
-static void exec_child(struct agent_task *t, struct argv *a, int out[2], int err[2])
+/* The task's environment: the agent's own, less the names the task sets,
+ * then GANTRY_TASK_ID, GANTRY_WORKER_ID, CUDA_VISIBLE_DEVICES (process
+ * executor with GPUs) and the task's env. Strings live in a->store too. */
+static int env_add(struct argv *a, struct argv *env, const char *k, const char *v)
 {
-    setpgid(0, 0);
-    dup2(out[1], 1);
-    dup2(err[1], 2);
-    int null = open("/dev/null", O_RDONLY);
-    if (null >= 0)
-        dup2(null, 0);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    signal(SIGPIPE, SIG_DFL);
-    if (chdir(A.set.workdir) < 0)
-        fprintf(stderr, "gantry-agent: cannot enter %s: %s\n", A.set.workdir, strerror(errno));
-    setenv("GANTRY_TASK_ID", t->id, 1);
-    setenv("GANTRY_WORKER_ID", A.set.id, 1);
+    size_t n = strlen(k) + strlen(v) + 2;
+    char *s = malloc(n);
+    if (!s || buf_append(&a->store, &s, sizeof(s)) < 0) {
+        free(s);
+        return -1;
+    }
+    snprintf(s, n, "%s=%s", k, v);
+    return arg(env, s);
+}
+
+static int overridden(const char *entry, json_t *task_env, const char *const *ours)
+{
+    const char *eq = strchr(entry, '=');
+    size_t n = eq ? (size_t)(eq - entry) : strlen(entry);
+    for (int i = 0; ours[i]; i++)
+        if (strlen(ours[i]) == n && memcmp(ours[i], entry, n) == 0)
+            return 1;
     const char *k;
     json_t *v;
-    json_object_foreach(json_object_get(t->record, "env"), k, v)
-        setenv(k, json_string_value(v), 1);
-    if (!t->docker) {
-        char gpus[128];
+    json_object_foreach(task_env, k, v)
+        if (strlen(k) == n && memcmp(k, entry, n) == 0)
+            return 1;
+    return 0;
+}
+
+static int build_env(struct agent_task *t, struct argv *a, struct argv *env)
+{
+    json_t *task_env = json_object_get(t->record, "env");
+    char gpus[128] = "";
+    if (!t->docker)
         gpu_list(t->record, gpus, sizeof(gpus));
-        if (gpus[0])
-            setenv("CUDA_VISIBLE_DEVICES", gpus, 1);
-        /* The task's memory as a limit on its data segment, where the OS
-         * allows; at least 64 MiB so small tools start. */
-        json_int_t mib = json_integer_value(json_object_get(t->record, "memory_required"));
-        if (mib > 0) {
-            rlim_t bytes = (rlim_t)(mib < 64 ? 64 : mib) * 1024 * 1024;
-            struct rlimit rl = {bytes, bytes};
-            setrlimit(RLIMIT_DATA, &rl);
-        }
+    const char *const ours[] = {"GANTRY_TASK_ID", "GANTRY_WORKER_ID",
+                                gpus[0] ? "CUDA_VISIBLE_DEVICES" : NULL, NULL};
+    for (char **e = environ; *e; e++)
+        if (!overridden(*e, task_env, ours) && arg(env, *e) < 0)
+            return -1;
+    int rc = env_add(a, env, "GANTRY_TASK_ID", t->id) | env_add(a, env, "GANTRY_WORKER_ID", A.set.id);
+    if (gpus[0])
+        rc |= env_add(a, env, "CUDA_VISIBLE_DEVICES", gpus);
+    const char *k;
+    json_t *v;
+    json_object_foreach(task_env, k, v)
+        rc |= env_add(a, env, k, json_string_value(v));
+    return rc ? -1 : 0;
+}
+
+/* Finds name on PATH (the task's PATH when it sets one) as execvp would.
+ * Returns 0 with the file in out, or -1 with errno set. */
+static int find_program(const char *name, json_t *task_env, char *out, size_t outlen)
+{
+    if (strchr(name, '/')) {
+        snprintf(out, outlen, "%s", name);
+        return 0;
     }
-    struct rlimit core = {0, 0};
+    const char *path = json_string_value(json_object_get(task_env, "PATH"));
+    if (!path)
+        path = getenv("PATH");
+    if (!path)
+        path = "/bin:/usr/bin";
+    int denied = 0;
+    while (*path) {
+        const char *colon = strchrnul(path, ':');
+        size_t n = (size_t)(colon - path);
+        int w = snprintf(out, outlen, "%.*s%s%s", (int)n, path, n ? "/" : "", name);
+        if (w > 0 && (size_t)w < outlen) {
+            if (access(out, X_OK) == 0)
+                return 0;
+            denied |= errno == EACCES;
+        }
+        path = *colon ? colon + 1 : colon;
+    }
+    errno = denied ? EACCES : ENOENT;
+    return -1;
+}
+
+/* Spawns (posix_spawn: no copy of the agent's memory) file with argv in
+ * its own process group, the pipes as stdout/stderr, /dev/null as stdin,
+ * in the workdir, signals unblocked and SIGPIPE at its default. The
+ * process executor's memory becomes a limit on the data segment (at least
+ * 64 MiB so small tools start); core dumps are off. Both limits are set
+ * around the spawn and inherited, as the agent's own are put back. */
+static int spawn(struct agent_task *t, const char *file, char **argv, char **envp, int out, int err,
+                 pid_t *pid)
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    sigset_t none, dfl;
+    sigemptyset(&none);
+    sigemptyset(&dfl);
+    sigaddset(&dfl, SIGPIPE);
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, out, STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&fa, err, STDERR_FILENO);
+    posix_spawn_file_actions_addchdir_np(&fa, A.set.workdir);
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+                                    POSIX_SPAWN_SETSIGDEF);
+    posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &dfl);
+    struct rlimit data, core;
+    getrlimit(RLIMIT_DATA, &data);
+    getrlimit(RLIMIT_CORE, &core);
+    json_int_t mib = t->docker ? 0 : json_integer_value(json_object_get(t->record, "memory_required"));
+    if (mib > 0) {
+        rlim_t bytes = (rlim_t)(mib < 64 ? 64 : mib) * 1024 * 1024;
+        if (data.rlim_max == RLIM_INFINITY || bytes < data.rlim_max)
+            setrlimit(RLIMIT_DATA, &(struct rlimit){bytes, data.rlim_max});
+    }
+    setrlimit(RLIMIT_CORE, &(struct rlimit){0, core.rlim_max});
+    int rc = posix_spawn(pid, file, &fa, &attr, argv, envp);
+    setrlimit(RLIMIT_DATA, &data);
     setrlimit(RLIMIT_CORE, &core);
-    execvp(a->v[0], a->v);
-    fprintf(stderr, "gantry-agent: cannot run %s: %s\n", a->v[0], strerror(errno));
-    _exit(127);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    return rc;
 }
 
 static int open_pipe(int p[2])
@@ -156,33 +238,40 @@ static int open_pipe(int p[2])
     return 0;
 }
 
-/* Forks and execs t. Returns 0, or -1 with errno set. */
-int runner_launch(struct agent_task *t)
+/* Starts t. Returns 0, or -1 with errno set and why (for the task's log)
+ * filled. */
+int runner_launch(struct agent_task *t, char *why, size_t whylen)
 {
     struct argv a = {.n = 0, .store = BUF_INIT};
+    struct argv *env = calloc(1, sizeof(*env));
     a.v[0] = NULL;
     json_t *cmd = json_object_get(t->record, "command");
     int rc = t->docker ? docker_args(&a, t) : command_args(&a, cmd);
     int out[2] = {-1, -1}, err[2] = {-1, -1};
-    if (rc < 0 || a.n == 0 || open_pipe(out) < 0 || open_pipe(err) < 0) {
-        argv_free(&a);
-        errno = rc < 0 || a.n == 0 ? E2BIG : errno;
-        return -1;
+    char file[4096];
+    pid_t pid = -1;
+    if (!env || rc < 0 || a.n == 0 || build_env(t, &a, env) < 0) {
+        snprintf(why, whylen, "cannot start: %s", strerror(E2BIG));
+        rc = E2BIG;
+    } else if (find_program(a.v[0], json_object_get(t->record, "env"), file, sizeof(file)) < 0) {
+        rc = errno;
+        snprintf(why, whylen, "cannot run %s: %s", a.v[0], strerror(rc));
+    } else if (open_pipe(out) < 0 || open_pipe(err) < 0) {
+        rc = errno;
+        snprintf(why, whylen, "cannot start: %s", strerror(rc));
+    } else if ((rc = spawn(t, file, a.v, env->v, out[1], err[1], &pid)) != 0) {
+        snprintf(why, whylen, "cannot run %s: %s", a.v[0], strerror(rc));
     }
-    pid_t pid = fork();
-    if (pid == 0)
-        exec_child(t, &a, out, err);
-    int saved = errno;
-    close(out[1]);
-    close(err[1]);
+    int ends[] = {out[1], err[1], rc ? out[0] : -1, rc ? err[0] : -1};
+    for (int i = 0; i < 4; i++)
+        if (ends[i] >= 0)
+            close(ends[i]);
     argv_free(&a);
-    if (pid < 0) {
-        close(out[0]);
-        close(err[0]);
-        errno = saved;
+    free(env);
+    if (rc) {
+        errno = rc;
         return -1;
     }
-    setpgid(pid, pid);
     t->pid = pid;
     t->out_fd = out[0];
     t->err_fd = err[0];

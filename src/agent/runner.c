@@ -25,22 +25,22 @@
 static void finish(struct agent_task *t);
 
 /* Prepares the empty task table. */
+static int id_match(const struct dict_node *n, const void *key, size_t len)
+{
+    const struct agent_task *t = container_of(n, struct agent_task, by_id);
+    return strlen(t->id) == len && memcmp(t->id, key, len) == 0;
+}
+
 void runner_init(void)
 {
     list_init(&A.tasks);
+    dict_init(&A.task_ids, id_match);
 }
 
 static struct agent_task *find(const char *id)
 {
-    struct list_node *pos;
-    if (!id)
-        return NULL;
-    list_for_each(pos, &A.tasks) {
-        struct agent_task *t = container_of(pos, struct agent_task, link);
-        if (strcmp(t->id, id) == 0)
-            return t;
-    }
-    return NULL;
+    struct dict_node *n = id ? dict_find(&A.task_ids, id, strlen(id)) : NULL;
+    return n ? container_of(n, struct agent_task, by_id) : NULL;
 }
 
 static void atask_free(struct agent_task *t)
@@ -55,6 +55,7 @@ static void atask_free(struct agent_task *t)
     if (t->err_fd >= 0)
         close(t->err_fd);
     list_unlink(&t->link);
+    dict_remove(&A.task_ids, &t->by_id);
     A.ntasks--;
     json_decref(t->record);
     free(t);
@@ -260,7 +261,7 @@ static void fail_at_once(struct agent_task *t, int exit_code, const char *why)
     t->result = TS_FAILED;
     t->has_exit = 1;
     t->exit_code = exit_code;
-    snprintf(t->reason, sizeof(t->reason), "%s", why);
+    snprintf(t->reason, sizeof(t->reason), "%.*s", (int)sizeof(t->reason) - 1, why);
     log_warn("task %s failed: %s", t->id, why);
     send_result(t);
 }
@@ -271,6 +272,10 @@ static struct agent_task *task_new(const char *id, json_t *record)
     if (!t)
         return NULL;
     snprintf(t->id, sizeof(t->id), "%s", id);
+    if (dict_insert(&A.task_ids, &t->by_id, t->id, strlen(t->id)) < 0) {
+        free(t);
+        return NULL;
+    }
     t->record = json_incref(record);
     t->out_fd = t->err_fd = -1;
     ev_io_init(&t->out_io, pipe_cb, 0, EV_READ);
@@ -298,9 +303,11 @@ void runner_assign(json_t *task)
         fail_at_once(t, 127, "the docker executor is not available here");
         return;
     }
-    if (runner_launch(t) < 0) {
-        char why[160];
-        snprintf(why, sizeof(why), "cannot start: %s", strerror(errno));
+    char why[300];
+    if (runner_launch(t, why, sizeof(why)) < 0) {
+        char line[320];
+        int n = snprintf(line, sizeof(line), "gantry-agent: %s\n", why);
+        send_log(t, 1, line, n > 0 && (size_t)n < sizeof(line) ? (size_t)n : 0);
         fail_at_once(t, 127, why);
         return;
     }
@@ -426,4 +433,5 @@ void runner_free(void)
 {
     while (!list_empty(&A.tasks))
         atask_free(container_of(list_first(&A.tasks), struct agent_task, link));
+    dict_free(&A.task_ids);
 }

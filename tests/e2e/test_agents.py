@@ -97,6 +97,40 @@ def test_exit_code_and_logs(gantryd_factory, agent_factory):
     assert g.get(f"/api/tasks/{tid}/logs?since=bogus").status_code == 400
 
 
+def test_task_environment_limits_and_path(gantryd_factory, agent_factory, tmp_path):
+    """The task sees its env over the agent's, its ids, a data-segment limit
+    from memory_required, no core dumps, its own process group, and a PATH
+    it sets is where its program is looked up."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    prog = bindir / "gantry-test-prog"
+    prog.write_text("#!/bin/sh\necho prog-ran-$1\n")
+    prog.chmod(0o755)
+    g = gantryd_factory(conf=FAST)
+    agent_factory(g, "a1")
+    script = ('echo "ids $GANTRY_TASK_ID $GANTRY_WORKER_ID home=$HOME"; '
+              'echo "data $(ulimit -d) core $(ulimit -c)"; '
+              'echo "pgrp $(cut -d" " -f5 /proc/$$/stat) pid $$"; cat; echo stdin-closed')
+    tid = submit(g, {"command": ["sh", "-c", script], "memory_required": 100,
+                     "env": {"HOME": "/task-home"}})
+    t = wait_task(g, tid)
+    assert t["status"] == "completed", t
+    out = "".join(l["data"] for l in g.get(f"/api/tasks/{tid}/logs").json()["logs"])
+    assert f"ids {tid} a1 home=/task-home\n" in out
+    assert "data 102400 core 0\n" in out
+    pg = [l for l in out.splitlines() if l.startswith("pgrp")][0].split()
+    assert pg[1] == pg[3]                     # leader of its own process group
+    assert out.endswith("stdin-closed\n")
+    tid = submit(g, {"command": ["gantry-test-prog", "x"], "env": {"PATH": f"{bindir}:/usr/bin:/bin"}})
+    assert wait_task(g, tid)["status"] == "completed"
+    logs = g.get(f"/api/tasks/{tid}/logs").json()["logs"]
+    assert [l["data"] for l in logs] == ["prog-ran-x\n"]
+    tid = submit(g, {"command": ["gantry-test-prog"]})   # not on the agent's PATH
+    t = wait_task(g, tid)
+    assert t["status"] == "failed" and t["exit_code"] == 127
+    assert "cannot run gantry-test-prog: No such file or directory" in t["reason"]
+
+
 def test_string_command_runs_in_shell_and_signal_is_reported(gantryd_factory, agent_factory):
     g = gantryd_factory(conf=FAST)
     agent_factory(g, "a1")
