@@ -58,7 +58,7 @@ struct worker {
     uint64_t hb_seq, heartbeats;
     struct list_node tasks;       /* assigned and running tasks */
     int ntasks;
-    uint64_t stored_heartbeats;   /* the store's mark: heartbeats written */
+    double stored_at;             /* the store's mark: when its hash was written */
     uint64_t version;             /* bumped on every change the API shows */
     char *view;                   /* the API's cached JSON of it (free()d here) */
     size_t view_len;

@@ -6,6 +6,7 @@
 #include "api.h"
 #include "page.h"
 #include "proto/session.h"
+#include "reactor/reactor.h"
 #include "router.h"
 #include "ws.h"
 
@@ -159,6 +160,18 @@ static void server_metrics(struct buf *b)
     help(b, "gantry_websocket_max_client_queued_bytes", "gauge",
          "The most bytes waiting for any one WebSocket client.");
     buf_printf(b, "gantry_websocket_max_client_queued_bytes %zu\n", ws.max_queued);
+    struct reactor_stats rs;
+    reactor_stats(&rs);
+    help(b, "gantry_loop_turn_seconds", "histogram",
+         "Event-loop turns: work done between two polls, while every other client waited.");
+    for (int i = 0; i < REACTOR_TURN_BUCKETS; i++)
+        buf_printf(b, "gantry_loop_turn_seconds_bucket{le=\"%g\"} %llu\n", reactor_turn_bounds[i],
+                   (unsigned long long)rs.turn_le[i]);
+    buf_printf(b, "gantry_loop_turn_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)rs.turns);
+    buf_printf(b, "gantry_loop_turn_seconds_sum %.6f\n", rs.turn_sum);
+    buf_printf(b, "gantry_loop_turn_seconds_count %llu\n", (unsigned long long)rs.turns);
+    help(b, "gantry_loop_turn_max_seconds", "gauge", "The longest event-loop turn since start.");
+    buf_printf(b, "gantry_loop_turn_max_seconds %.6f\n", rs.turn_max);
     help(b, "gantry_uptime_seconds", "gauge", "Seconds since gantryd started.");
     buf_printf(b, "gantry_uptime_seconds %.3f\n", api_now() - api_env->started);
 }

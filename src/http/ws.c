@@ -268,7 +268,8 @@ int ws_send(struct ws_client *cl, const char *text, size_t len)
 {
     if (cl->closing || conn_closing(cl->c))
         return -1;
-    wslay_event_send(cl->ctx);    /* control frames first: frames never interleave */
+    if (wslay_event_want_write(cl->ctx))
+        wslay_event_send(cl->ctx); /* control frames first: frames never interleave */
     double now = ev_now(reactor_loop());
     if (conn_pending_bytes(cl->c) + len > W.lim.queue)
         conn_flush_now(cl->c);    /* a burst within one loop turn: write now */

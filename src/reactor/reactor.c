@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -24,6 +25,10 @@ struct hook {
 static struct {
     struct ev_loop *loop;
     ev_prepare before_sleep;
+    ev_check after_poll;
+    double turn_start;            /* monotonic time the poll returned */
+    uint64_t turns, turn_hist[REACTOR_TURN_BUCKETS];
+    double turn_sum, turn_max;
     struct list_node pending;     /* conns with output to flush */
     struct list_node closing;     /* conns to free */
     struct dict by_id;
@@ -44,6 +49,42 @@ static int conn_match(const struct dict_node *n, const void *key, size_t len)
 static void conn_flush(struct conn *c);
 static void conn_free(struct conn *c);
 
+const double reactor_turn_bounds[REACTOR_TURN_BUCKETS] = {0.0001, 0.0005, 0.001, 0.002, 0.005,
+                                                          0.01, 0.05, 0.1, 1.0};
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void after_poll(struct ev_loop *loop, ev_check *w, int revents)
+{
+    (void)loop;
+    (void)w;
+    (void)revents;
+    R.turn_start = mono_now();
+}
+
+/* Counts the turn that ends now (just before the loop polls again). */
+static void turn_done(void)
+{
+    if (R.turn_start == 0)
+        return;
+    double d = mono_now() - R.turn_start;
+    R.turn_start = 0;
+    R.turns++;
+    R.turn_sum += d;
+    if (d > R.turn_max)
+        R.turn_max = d;
+    int b = 0;
+    while (b < REACTOR_TURN_BUCKETS && d > reactor_turn_bounds[b])
+        b++;
+    if (b < REACTOR_TURN_BUCKETS)
+        R.turn_hist[b]++;
+}
+
 /* Runs the hooks (the store's pipelined writes, for one), flushes output and
  * frees closed connections; repeats while one step makes work for another,
  * so nothing waits a whole loop turn. */
@@ -63,6 +104,7 @@ static void before_sleep(struct ev_loop *loop, ev_prepare *w, int revents)
         while (!list_empty(&R.closing))
             conn_free(container_of(list_first(&R.closing), struct conn, link));
     }
+    turn_done();
 }
 
 static void linger_expired(struct idle_node *n, void *ud)
@@ -89,6 +131,9 @@ int reactor_init(struct ev_loop *loop)
     ev_prepare_init(&R.before_sleep, before_sleep);
     ev_prepare_start(loop, &R.before_sleep);
     ev_unref(loop); /* the prepare watcher alone must not keep the loop up */
+    ev_check_init(&R.after_poll, after_poll);
+    ev_check_start(loop, &R.after_poll);
+    ev_unref(loop);
     return 0;
 }
 
@@ -98,6 +143,8 @@ void reactor_shutdown(void)
     before_sleep(R.loop, &R.before_sleep, 0);
     ev_ref(R.loop);
     ev_prepare_stop(R.loop, &R.before_sleep);
+    ev_ref(R.loop);
+    ev_check_stop(R.loop, &R.after_poll);
     timeout_stop(&R.linger);
     dict_free(&R.by_id);
     free(R.scratch);
@@ -121,10 +168,16 @@ int reactor_add_hook(reactor_hook_fn fn, void *ud)
     return 0;
 }
 
-/* Fills st with connection counts. */
+/* Fills st with connection counts and the loop-turn histogram. */
 void reactor_stats(struct reactor_stats *st)
 {
     st->conns = R.nconns;
+    st->turns = R.turns;
+    st->turn_sum = R.turn_sum;
+    st->turn_max = R.turn_max;
+    uint64_t acc = 0;
+    for (int b = 0; b < REACTOR_TURN_BUCKETS; b++)
+        st->turn_le[b] = acc += R.turn_hist[b];
 }
 
 /* Returns non-zero when no output waits and no connection awaits freeing. */
@@ -232,7 +285,12 @@ static void conn_flush(struct conn *c)
         return;
     }
     ev_io_stop(R.loop, &c->wio);
-    buf_shrink(&c->out, 4096);
+    /* A connection written to within the last second keeps its (small)
+     * output block for the next message; a quiet one gives it back, so
+     * thousands of idle agents hold none. */
+    double now = ev_now(R.loop);
+    buf_shrink(&c->out, now - c->flushed_at < 1.0 ? 4096 : 0);
+    c->flushed_at = now;
     if (!(c->flags & CONN_CLOSE_AFTER_FLUSH))
         return;
     if (c->flags & CONN_LINGER) {

@@ -63,6 +63,7 @@ struct conn {
     struct listener *ls;
     const struct conn_proto *proto; /* starts as the listener's; may change */
     void *ud;                     /* the protocol's state */
+    double flushed_at;            /* loop time output last drained */
     char peer[48];
 };
 
@@ -87,10 +88,19 @@ struct listener {
     int port;
 };
 
+/* Upper bounds (seconds) of the loop-turn histogram's buckets. */
+#define REACTOR_TURN_BUCKETS 9
+extern const double reactor_turn_bounds[REACTOR_TURN_BUCKETS];
+
 struct reactor_stats {
     unsigned long conns;
     unsigned long accepted;
     unsigned long emfile;
+    /* Loop turns: the time from the poll's return to the next poll, the
+     * work one turn did while everyone else waited. */
+    uint64_t turns;
+    uint64_t turn_le[REACTOR_TURN_BUCKETS];   /* cumulative, Prometheus-style */
+    double turn_sum, turn_max;
 };
 
 typedef void (*reactor_hook_fn)(void *ud);

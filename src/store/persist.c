@@ -21,15 +21,12 @@ static struct {
     struct cluster *cl;
     struct store_config cfg;
     int deliver;                  /* new queue entries to hand to the group */
-    double last_worker_flush;
 } P;
 
 /* Adds the key prefix + id + suffix ("gantry:task:" id ":logs"). */
 static void key(struct resp_cmd *c, const char *prefix, const char *id, const char *suffix)
 {
-    char k[256];
-    int n = snprintf(k, sizeof(k), "%s%s%s", prefix, id, suffix);
-    resp_arg(c, k, n > 0 && (size_t)n < sizeof(k) ? (size_t)n : 0);
+    resp_cat(c, prefix, id, suffix);
 }
 
 static void time_arg(struct resp_cmd *c, double t)
@@ -259,7 +256,7 @@ static void write_worker_state(struct worker *w, enum store_kind kind)
     resp_str(c, "running_tasks");
     resp_int(c, w->ntasks);
     store_send(kind);
-    w->stored_heartbeats = w->heartbeats;
+    w->stored_at = ev_now(reactor_loop());
 }
 
 static void write_heartbeat(struct worker *w, const struct heartbeat *hb, double now)
@@ -373,6 +370,11 @@ static void on_event(void *ud, const struct cluster_event *ev)
     switch (ev->type) {
     case CE_HEARTBEAT:
         write_heartbeat(ev->w, ev->hb, ev->now);
+        /* gantry:worker:<id> at most once a period, from the heartbeat that
+         * finds it due: O(1), never a walk of every worker in one turn (a
+         * worker that falls silent gets its last figures with its state) */
+        if (ev_now(reactor_loop()) - ev->w->stored_at >= WORKER_HASH_PERIOD)
+            write_worker_state(ev->w, STORE_TELEMETRY);
         for (int i = 0; i < ev->hb->ngpus; i++)
             write_gpu_sample(ev->w, &ev->hb->gpus[i], ev->now);
         break;
@@ -397,24 +399,13 @@ static void on_event(void *ud, const struct cluster_event *ev)
     }
 }
 
-/* Before the loop sleeps: hand new queue entries to the group, and once a
- * second refresh gantry:worker:<id> for workers that heartbeat since. */
+/* Before the loop sleeps: hand new queue entries to the group. */
 static void persist_hook(void *ud)
 {
     (void)ud;
     if (P.deliver) {
         P.deliver = 0;
         store_deliver_queue();
-    }
-    double now = ev_now(reactor_loop());
-    if (now - P.last_worker_flush < WORKER_HASH_PERIOD)
-        return;
-    P.last_worker_flush = now;
-    struct list_node *pos;
-    list_for_each(pos, &P.cl->worker_list) {
-        struct worker *w = container_of(pos, struct worker, all);
-        if (w->heartbeats != w->stored_heartbeats)
-            write_worker_state(w, STORE_TELEMETRY);
     }
 }
 

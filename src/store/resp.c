@@ -26,6 +26,25 @@ void resp_arg(struct resp_cmd *c, const char *p, size_t n)
     c->argc++;
 }
 
+/* Adds one argument made of three strings end to end ("gantry:task:" id
+ * ":logs"), without printf. */
+void resp_cat(struct resp_cmd *c, const char *a, const char *b, const char *d)
+{
+    size_t la = strlen(a), lb = strlen(b), ld = strlen(d), n = la + lb + ld;
+    if (c->argc == RESP_MAX_ARGS || buf_reserve(&c->args, n) < 0) {
+        c->overflow = 1;
+        return;
+    }
+    char *p = buf_end(&c->args);
+    memcpy(p, a, la);
+    memcpy(p + la, b, lb);
+    memcpy(p + la + lb, d, ld);
+    c->off[c->argc] = c->args.len;
+    c->len[c->argc] = n;
+    c->args.len += n;
+    c->argc++;
+}
+
 /* Adds a NUL-terminated string argument. */
 void resp_str(struct resp_cmd *c, const char *s)
 {

@@ -20,6 +20,7 @@ struct resp_cmd {
 void resp_begin(struct resp_cmd *c);
 void resp_arg(struct resp_cmd *c, const char *p, size_t n);
 void resp_str(struct resp_cmd *c, const char *s);
+void resp_cat(struct resp_cmd *c, const char *a, const char *b, const char *d);
 void resp_fmt(struct resp_cmd *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void resp_num(struct resp_cmd *c, double v);
 void resp_int(struct resp_cmd *c, long long v);

@@ -4,6 +4,7 @@ logs kept so a failing test can show them."""
 import json
 import os
 import signal as sig_mod
+import random
 import socket
 import subprocess
 import time
@@ -18,10 +19,22 @@ STARTED = []
 
 
 def free_port():
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port nothing listens on or connects from right now, chosen
+    outside the kernel's ephemeral range: a port from that range may be the
+    source port of some connection (thousands of agents make many), and a
+    server cannot then bind it."""
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        low, high = (int(x) for x in f.read().split())
+    span = (10000, low) if low > 11000 else (high + 1, 65536)
+    for _ in range(1000):
+        port = random.randrange(*span)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port")
 
 
 class Fatal(Exception):

@@ -5,7 +5,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <string.h>
+#include <stdio.h>
+#include <stdlib.h>
 
+#include "proto/fastjson.h"
 #include "proto/msg.h"
 
 static json_t *frame(const char *s)
@@ -173,6 +176,44 @@ static void test_fast_heartbeat_agrees_with_jansson(void **state)
     }
 }
 
+/* The fast path of fj_number gives strtod's double, bit for bit, on
+ * numbers of every length and sign the agents send (and longer ones). */
+static void test_numbers_match_strtod(void **state)
+{
+    (void)state;
+    unsigned long long x = 88172645463325252ULL;
+    char text[64], frame[80];
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        int intd = 1 + (int)(x % 12), fracd = (int)((x >> 8) % 10);
+        unsigned long long a = (x >> 16) % 1000000000000ULL;
+        int n = snprintf(text, sizeof(text), "%s%llu", (x >> 60) & 1 ? "-" : "", a);
+        if (n > intd + 1)
+            n = intd + (text[0] == '-');
+        text[n] = '\0';
+        if (fracd) {
+            n += snprintf(text + n, sizeof(text) - (size_t)n, ".");
+            for (int k = 0; k < fracd; k++)
+                text[n++] = (char)('0' + (x >> (k * 4)) % 10);
+            text[n] = '\0';
+        }
+        if ((text[0] == '0' || (text[0] == '-' && text[1] == '0')) && text[n - 1] != '0' && !fracd)
+            continue;                 /* "07" is not JSON */
+        snprintf(frame, sizeof(frame), "%s}", text);
+        struct fj j;
+        double v;
+        fj_init(&j, frame, strlen(frame));
+        if (fj_number(&j, &v) < 0) {
+            if (text[0] == '0' || (text[0] == '-' && text[1] == '0'))
+                continue;             /* leading zeros are refused, rightly */
+            fail_msg("refused %s", text);
+        }
+        double want = fracd ? strtod(text, NULL) : (double)strtoll(text, NULL, 10);
+        if (memcmp(&v, &want, sizeof(v)) != 0)
+            fail_msg("%s: %.17g, strtod %.17g", text, v, want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -182,6 +223,7 @@ int main(void)
         cmocka_unit_test(test_results_and_logs),
         cmocka_unit_test(test_frames_end_in_newline),
         cmocka_unit_test(test_fast_heartbeat_agrees_with_jansson),
+        cmocka_unit_test(test_numbers_match_strtod),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
