@@ -481,6 +481,7 @@ static void shutdown_all(void)
     http_server_free(G.http);
     router_reset();
     api_tasks_free();
+    api_workers_free();
     auth_free();
     config_free(&G.cfg);
 }

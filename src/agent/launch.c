@@ -188,10 +188,11 @@ static int find_program(const char *name, json_t *task_env, char *out, size_t ou
 
 /* Spawns (posix_spawn: no copy of the agent's memory) file with argv in
  * its own process group, the pipes as stdout/stderr, /dev/null as stdin,
- * in the workdir, signals unblocked and SIGPIPE at its default. The
- * process executor's memory becomes a limit on the data segment (at least
- * 64 MiB so small tools start); core dumps are off. Both limits are set
- * around the spawn and inherited, as the agent's own are put back. */
+ * in the workdir, signals unblocked and SIGPIPE at its default. Then, the
+ * moment it runs: the process executor's memory becomes a limit on its
+ * data segment (at least 64 MiB so small tools start) and core dumps go
+ * off, with prlimit(), since posix_spawn sets no limits and lowering the
+ * agent's own around the call would starve the agent. */
 static int spawn(struct agent_task *t, const char *file, char **argv, char **envp, int out, int err,
                  pid_t *pid)
 {
@@ -212,22 +213,21 @@ static int spawn(struct agent_task *t, const char *file, char **argv, char **env
     posix_spawnattr_setpgroup(&attr, 0);
     posix_spawnattr_setsigmask(&attr, &none);
     posix_spawnattr_setsigdefault(&attr, &dfl);
-    struct rlimit data, core;
-    getrlimit(RLIMIT_DATA, &data);
-    getrlimit(RLIMIT_CORE, &core);
-    json_int_t mib = t->docker ? 0 : json_integer_value(json_object_get(t->record, "memory_required"));
-    if (mib > 0) {
-        rlim_t bytes = (rlim_t)(mib < 64 ? 64 : mib) * 1024 * 1024;
-        if (data.rlim_max == RLIM_INFINITY || bytes < data.rlim_max)
-            setrlimit(RLIMIT_DATA, &(struct rlimit){bytes, data.rlim_max});
-    }
-    setrlimit(RLIMIT_CORE, &(struct rlimit){0, core.rlim_max});
     int rc = posix_spawn(pid, file, &fa, &attr, argv, envp);
-    setrlimit(RLIMIT_DATA, &data);
-    setrlimit(RLIMIT_CORE, &core);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
-    return rc;
+    if (rc != 0)
+        return rc;
+    json_int_t mib = t->docker ? 0 : json_integer_value(json_object_get(t->record, "memory_required"));
+    if (mib > 0) {
+        struct rlimit data;
+        getrlimit(RLIMIT_DATA, &data);
+        rlim_t bytes = (rlim_t)(mib < 64 ? 64 : mib) * 1024 * 1024;
+        if (data.rlim_max == RLIM_INFINITY || bytes < data.rlim_max)
+            prlimit(*pid, RLIMIT_DATA, &(struct rlimit){bytes, bytes}, NULL);
+    }
+    prlimit(*pid, RLIMIT_CORE, &(struct rlimit){0, 0}, NULL);
+    return 0;
 }
 
 static int open_pipe(int p[2])

@@ -171,7 +171,7 @@ int cluster_set_gpus(struct cluster *cl, struct worker *w, const struct gpu_info
     free(w->gpus);
     w->gpus = g;
     w->ngpus = n;
-    worker_changed(w);
+    cluster_worker_changed(cl, w);
     for (int i = 0; i < n; i++) {
         if (!cluster_gpu(cl, g[i].info.uuid) &&
             dict_insert(&cl->gpus, &g[i].by_uuid, g[i].info.uuid, strlen(g[i].info.uuid)) == 0)
@@ -206,6 +206,7 @@ struct worker *worker_create(struct cluster *cl, const char *id, double now)
     }
     list_insert_tail(&cl->worker_list, &w->all);
     cl->nworkers++;
+    cl->workers_version++;
     return w;
 }
 
@@ -232,7 +233,7 @@ void cluster_set_worker_state(struct cluster *cl, struct worker *w,
         return;
     w->state = st;
     w->state_since = now;
-    worker_changed(w);
+    cluster_worker_changed(cl, w);
     cluster_update_usable(cl, w);
     static const char *const names[] = {"worker.active", "worker.inactive",
                                         "worker.offline"};
@@ -327,6 +328,7 @@ int cluster_unregister(struct cluster *cl, struct worker *w, double now)
     dict_remove(&cl->workers, &w->by_id);
     list_unlink(&w->all);
     cl->nworkers--;
+    cl->workers_version++;
     worker_free(w);
     return 0;
 }
@@ -338,7 +340,7 @@ int cluster_drain(struct cluster *cl, struct worker *w, int drain, double now)
     if (w->draining == drain)
         return 0;
     w->draining = drain;
-    worker_changed(w);
+    cluster_worker_changed(cl, w);
     cluster_update_usable(cl, w);
     emit_worker(cl, CE_WORKER_STATE, w, drain ? "worker.draining" : "worker.active", now);
     return 0;

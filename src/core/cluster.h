@@ -112,6 +112,7 @@ struct cluster {
     struct dict workers;
     struct list_node worker_list;
     unsigned long nworkers;
+    uint64_t workers_version;      /* bumped when any worker changes, joins or goes */
     struct dict tasks;
     struct dict gpus;              /* uuid -> struct worker_gpu */
     struct list_node task_list;    /* submission order */
@@ -142,6 +143,13 @@ struct cluster {
         double max_slice;         /* longest run, seconds */
     } stats;
 };
+
+/* Marks w changed: cached views of it, and of all workers, are stale. */
+static inline void cluster_worker_changed(struct cluster *cl, struct worker *w)
+{
+    worker_changed(w);
+    cl->workers_version++;
+}
 
 enum cluster_hello_error {
     HELLO_OK = 0,

@@ -117,7 +117,7 @@ static int apply_hello(struct cluster *cl, struct worker *w, const struct hello 
     w->executors = h->executors;
     w->session = session;
     w->joined = 1;
-    worker_changed(w);
+    cluster_worker_changed(cl, w);
     w->lost = 0;
     if (cluster_set_gpus(cl, w, h->gpus, h->ngpus) < 0 || set_capacity(cl, w, h) < 0)
         return -1;
@@ -211,7 +211,7 @@ void cluster_heartbeat(struct cluster *cl, struct worker *w,
         w->lost = 0;
     }
     idle_touch(&cl->hb_list, &w->idle, now);
-    worker_changed(w);
+    cluster_worker_changed(cl, w);
     struct cluster_event ev = {.type = CE_HEARTBEAT, .w = w, .hb = hb,
                                .name = "worker.heartbeat", .now = now};
     cluster_emit(cl, &ev);

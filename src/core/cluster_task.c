@@ -84,7 +84,7 @@ void cluster_attach(struct cluster *cl, struct task *t, struct worker *w,
     snprintf(t->worker_id, sizeof(t->worker_id), "%s", w->id);
     list_insert_tail(&w->tasks, &t->on_worker);
     w->ntasks++;
-    worker_changed(w);
+    cluster_worker_changed(cl, w);
     cluster_take(cl, t);
 }
 
@@ -95,7 +95,7 @@ static void detach(struct cluster *cl, struct task *t)
     cluster_release(cl, t);
     list_unlink(&t->on_worker);
     t->worker->ntasks--;
-    worker_changed(t->worker);
+    cluster_worker_changed(cl, t->worker);
     t->worker = NULL;
 }
 
@@ -112,7 +112,7 @@ void cluster_set_status(struct cluster *cl, struct task *t,
     cl->by_status[st]++;
     t->status = st;
     if (t->worker)
-        worker_changed(t->worker);
+        cluster_worker_changed(cl, t->worker);
     if (st == TS_ASSIGNED)
         t->assigned_at = now;
     else if (st == TS_RUNNING && !t->started_at)

@@ -34,6 +34,7 @@ int api_history_register(void);
 int api_gpus_register(void);
 int api_meta_register(void);
 void api_tasks_free(void);
+void api_workers_free(void);
 
 /* Shared by the handlers (api_util.c). */
 json_t *api_json_body(struct http_req *req);

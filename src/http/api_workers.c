@@ -25,26 +25,69 @@ static int get_workers_map(struct http_req *req)
     return http_reply_json(req, 200, m);
 }
 
-/* GET /telemetry: worker_id -> latest telemetry, assembled from each
- * worker's cached view (worker ids need no JSON escaping). */
-static int get_telemetry(struct http_req *req)
+/* GET /telemetry, made once per change of any worker and then shared by
+ * every reply until the next (connections hold a reference, not a copy). */
+static struct {
+    struct rbuf *body;
+    uint64_t version;
+} all_view;
+
+/* Assembles {"<id>":<view>,...} from each worker's cached view (worker ids
+ * need no JSON escaping). Returns NULL on no memory. */
+static struct rbuf *build_telemetry(struct cluster *cl)
 {
-    static struct buf b;
-    buf_reset(&b);
-    buf_append(&b, "{", 1);
+    size_t total = 3;
     struct list_node *pos;
-    list_for_each(pos, &api_env->cl->worker_list) {
+    list_for_each(pos, &cl->worker_list) {
         struct worker *w = container_of(pos, struct worker, all);
         size_t len;
-        const char *view = view_worker_telemetry_text(api_env->cl, w, &len);
-        if (!view || buf_printf(&b, "%s\"%s\":", b.len > 1 ? "," : "", w->id) < 0 ||
-            buf_append(&b, view, len) < 0)
-            return http_reply_error(req, 503, "UNAVAILABLE", "out of memory");
+        if (!view_worker_telemetry_text(cl, w, &len))
+            return NULL;
+        total += strlen(w->id) + 4 + len;
     }
-    buf_append(&b, "}\n", 2);
-    int rc = http_reply(req, 200, "application/json", buf_start(&b), b.len);
-    buf_shrink(&b, 4u << 20);
-    return rc;
+    struct rbuf *b = rbuf_new(total);
+    if (!b)
+        return NULL;
+    char *p = b->data;
+    *p++ = '{';
+    list_for_each(pos, &cl->worker_list) {
+        struct worker *w = container_of(pos, struct worker, all);
+        size_t idlen = strlen(w->id);
+        if (p > b->data + 1)
+            *p++ = ',';
+        *p++ = '"';
+        memcpy(p, w->id, idlen);
+        p += idlen;
+        *p++ = '"';
+        *p++ = ':';
+        memcpy(p, w->view, w->view_len);
+        p += w->view_len;
+    }
+    *p++ = '}';
+    *p++ = '\n';
+    b->len = (size_t)(p - b->data);
+    return b;
+}
+
+static int get_telemetry(struct http_req *req)
+{
+    struct cluster *cl = api_env->cl;
+    if (!all_view.body || all_view.version != cl->workers_version) {
+        struct rbuf *b = build_telemetry(cl);
+        if (!b)
+            return http_reply_error(req, 503, "UNAVAILABLE", "out of memory");
+        rbuf_unref(all_view.body);
+        all_view.body = b;
+        all_view.version = cl->workers_version;
+    }
+    return http_reply_shared(req, 200, "application/json", all_view.body);
+}
+
+/* Drops the shared /telemetry document (shutdown). */
+void api_workers_free(void)
+{
+    rbuf_unref(all_view.body);
+    all_view.body = NULL;
 }
 
 /* GET /telemetry/{worker_id} */

@@ -585,10 +585,8 @@ static void cors_headers(struct http_req *req, struct buf *h)
     }
 }
 
-/* Writes the response for req: status line, headers, body (left out for
- * HEAD). Ends the request. Returns 0, or -1 when the connection is gone. */
-int http_reply(struct http_req *req, int status, const char *content_type,
-               const void *body, size_t len)
+static int reply(struct http_req *req, int status, const char *content_type,
+                 const void *body, size_t len, struct rbuf *shared)
 {
     struct conn *c = req->conn;
     struct http_conn *hc = c->ud;
@@ -602,7 +600,7 @@ int http_reply(struct http_req *req, int status, const char *content_type,
         date_of = now;
     }
     req->status = status;
-    struct buf *out = &c->out;
+    struct buf *out = conn_out(c);
     size_t before = out->len;
     int rc = buf_printf(out,
                         "HTTP/1.1 %d %s\r\nServer: gantryd/" GANTRY_VERSION
@@ -616,16 +614,34 @@ int http_reply(struct http_req *req, int status, const char *content_type,
         rc |= buf_append_str(out, "WWW-Authenticate: Bearer\r\n");
     cors_headers(req, out);
     rc |= buf_append(out, "\r\n", 2);
-    if (!req->head)
+    if (!req->head && !shared)
         rc |= buf_append(out, body, len);
     if (rc < 0) {
         out->len = before;
         conn_close(c);
         return -1;
     }
+    if (!req->head && shared && conn_write_shared(c, shared) < 0)
+        return -1;
     conn_flush_soon(c);
     request_done(hc);
     return 0;
+}
+
+/* Writes the response for req: status line, headers, body (left out for
+ * HEAD). Ends the request. Returns 0, or -1 when the connection is gone. */
+int http_reply(struct http_req *req, int status, const char *content_type,
+               const void *body, size_t len)
+{
+    return reply(req, status, content_type, body, len, NULL);
+}
+
+/* As http_reply, with a body many replies share: the connection holds a
+ * reference to b instead of a copy (large cached documents). */
+int http_reply_shared(struct http_req *req, int status, const char *content_type,
+                      struct rbuf *b)
+{
+    return reply(req, status, content_type, b->data, b->len, b);
 }
 
 static int dump_to_buf(const char *p, size_t n, void *ud)

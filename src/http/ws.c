@@ -254,8 +254,9 @@ static void frame_header(struct buf *out, size_t len)
 
 static void write_text(struct ws_client *cl, const char *text, size_t len)
 {
-    frame_header(&cl->c->out, len);
-    buf_append(&cl->c->out, text, len);
+    struct buf *out = conn_out(cl->c);
+    frame_header(out, len);
+    buf_append(out, text, len);
     conn_flush_soon(cl->c);
     W.st.sent++;
 }

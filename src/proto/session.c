@@ -82,8 +82,7 @@ static void fail(struct session *s, const char *code, const char *msg)
 {
     count_error(code);
     log_once(s->c, code, msg);
-    struct buf *out = &s->c->out;
-    msg_error_frame(out, code, msg);
+    msg_error_frame(conn_out(s->c), code, msg);
     conn_flush_soon(s->c);
     conn_linger_close(s->c);
 }
@@ -94,11 +93,11 @@ static void send_frame(struct conn *c, json_t *j)
         json_decref(j);
         return;
     }
-    if (msg_frame(&c->out, j) < 0) {
+    if (msg_frame(conn_out(c), j) < 0) {
         conn_close(c);
         return;
     }
-    if (c->out.len > c->ls->out_max) {
+    if (conn_pending_bytes(c) > c->ls->out_max) {
         log_warn("agent %s: not reading what we send; closing", c->peer);
         conn_close(c);
         return;

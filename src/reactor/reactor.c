@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -204,13 +205,72 @@ static void conn_mark_pending(struct conn *c)
     }
 }
 
+/* A shared block of len bytes (refs 1; fill data before sharing it), or
+ * NULL. */
+struct rbuf *rbuf_new(size_t len)
+{
+    struct rbuf *b = malloc(sizeof(*b) + len);
+    if (b) {
+        b->refs = 1;
+        b->len = len;
+    }
+    return b;
+}
+
+/* Drops one reference to b (NULL is fine); the last frees it. */
+void rbuf_unref(struct rbuf *b)
+{
+    if (b && --b->refs == 0)
+        free(b);
+}
+
+/* Copies what remains of c's shared tail into its own buffer, so more
+ * output can follow it in order. Returns 0 or -1 (no memory). */
+static int untail(struct conn *c)
+{
+    struct rbuf *t = c->tail;
+    if (!t)
+        return 0;
+    c->tail = NULL;
+    int rc = buf_append(&c->out, t->data + c->tail_off, t->len - c->tail_off);
+    rbuf_unref(t);
+    return rc;
+}
+
+/* The output buffer of c, for a protocol that frames messages straight into
+ * it (then conn_flush_soon). Anything shared that was queued before is
+ * copied in first, so the order holds. */
+struct buf *conn_out(struct conn *c)
+{
+    if (c->tail && untail(c) < 0)
+        conn_close(c);
+    return &c->out;
+}
+
+/* Queues the shared bytes b after what c has queued, holding a reference
+ * instead of copying them. Returns 0, or -1 when c is closing. */
+int conn_write_shared(struct conn *c, struct rbuf *b)
+{
+    if (c->flags & CONN_CLOSING)
+        return -1;
+    if (c->tail && untail(c) < 0) {
+        conn_close(c);
+        return -1;
+    }
+    b->refs++;
+    c->tail = b;
+    c->tail_off = 0;
+    conn_mark_pending(c);
+    return 0;
+}
+
 /* Queues n bytes for c; they go out before the loop sleeps. Returns 0, or
  * -1 when c is closing or its output bound is exceeded (c is closed then). */
 int conn_write(struct conn *c, const void *p, size_t n)
 {
     if (c->flags & CONN_CLOSING)
         return -1;
-    if (c->out.len + n > c->ls->out_max || buf_append(&c->out, p, n) < 0) {
+    if (c->out.len + n > c->ls->out_max || buf_append(conn_out(c), p, n) < 0) {
         log_warn("%s %s: output bound reached, closing", c->ls->name, c->peer);
         conn_close(c);
         return -1;
@@ -226,7 +286,7 @@ int conn_printf(struct conn *c, const char *fmt, ...)
         return -1;
     va_list ap;
     va_start(ap, fmt);
-    int rc = buf_vprintf(&c->out, fmt, ap);
+    int rc = buf_vprintf(conn_out(c), fmt, ap);
     va_end(ap);
     if (rc < 0 || c->out.len > c->ls->out_max) {
         conn_close(c);
@@ -240,14 +300,40 @@ int conn_printf(struct conn *c, const char *fmt, ...)
  * directly. */
 void conn_flush_soon(struct conn *c)
 {
-    if (!(c->flags & CONN_CLOSING) && c->out.len)
+    if (!(c->flags & CONN_CLOSING) && conn_pending_bytes(c))
         conn_mark_pending(c);
 }
 
 /* Returns the bytes queued and not yet written. */
 size_t conn_pending_bytes(const struct conn *c)
 {
-    return c->out.len;
+    return c->out.len + (c->tail ? c->tail->len - c->tail_off : 0);
+}
+
+/* One write of what c has queued: its buffer, then the shared tail (one
+ * writev for both). Consumes what went; returns write()'s result. */
+static ssize_t write_queued(struct conn *c)
+{
+    struct iovec iov[2];
+    int n = 0;
+    if (c->out.len)
+        iov[n++] = (struct iovec){buf_start(&c->out), c->out.len};
+    if (c->tail)
+        iov[n++] = (struct iovec){c->tail->data + c->tail_off, c->tail->len - c->tail_off};
+    ssize_t w = n == 1 ? write(c->fd, iov[0].iov_base, iov[0].iov_len) : writev(c->fd, iov, n);
+    if (w <= 0)
+        return w;
+    size_t left = (size_t)w, from_out = left < c->out.len ? left : c->out.len;
+    buf_consume(&c->out, from_out);
+    left -= from_out;
+    if (c->tail) {
+        c->tail_off += left;
+        if (c->tail_off == c->tail->len) {
+            rbuf_unref(c->tail);
+            c->tail = NULL;
+        }
+    }
+    return w;
 }
 
 static void conn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -267,12 +353,10 @@ static void conn_flush(struct conn *c)
     }
     if (c->flags & CONN_CLOSING)
         return;
-    while (c->out.len > 0) {
-        ssize_t n = write(c->fd, buf_start(&c->out), c->out.len);
-        if (n > 0) {
-            buf_consume(&c->out, (size_t)n);
+    while (c->out.len > 0 || c->tail) {
+        ssize_t n = write_queued(c);
+        if (n > 0)
             continue;
-        }
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -320,7 +404,7 @@ void conn_linger_close(struct conn *c)
  * burst that would outgrow a bound). */
 void conn_flush_now(struct conn *c)
 {
-    if (!(c->flags & CONN_CLOSING) && c->out.len)
+    if (!(c->flags & CONN_CLOSING) && conn_pending_bytes(c))
         conn_flush(c);
 }
 
@@ -353,7 +437,7 @@ void conn_close_after_flush(struct conn *c)
         return;
     c->flags |= CONN_CLOSE_AFTER_FLUSH;
     ev_io_stop(R.loop, &c->rio);
-    if (c->out.len == 0)
+    if (conn_pending_bytes(c) == 0)
         conn_close(c);
     else
         conn_mark_pending(c);
@@ -369,6 +453,7 @@ static void conn_free(struct conn *c)
     dict_remove(&R.by_id, &c->by_id);
     buf_free(&c->in);
     buf_free(&c->out);
+    rbuf_unref(c->tail);
     free(c);
 }
 

@@ -48,6 +48,17 @@ enum {
 
 struct listener;
 
+/* Bytes that many connections send without each copying them (a large
+ * cached response): reference-counted, and never changed while shared. */
+struct rbuf {
+    unsigned refs;
+    size_t len;
+    char data[];
+};
+
+struct rbuf *rbuf_new(size_t len);
+void rbuf_unref(struct rbuf *b);
+
 struct conn {
     int fd;
     unsigned flags;
@@ -55,6 +66,8 @@ struct conn {
     ev_io rio, wio;
     struct buf in;
     struct buf out;
+    struct rbuf *tail;            /* shared bytes that go after out, or NULL */
+    size_t tail_off;              /* of tail, already written */
     struct list_node pending;     /* reactor's flush list */
     struct list_node link;        /* listener's conns, then closing list */
     struct dict_node by_id;
@@ -123,6 +136,8 @@ struct conn *conn_find(uint64_t id);
 struct conn *reactor_conn_new(struct listener *ls, int fd, const char *peer,
                               int reject);
 int conn_write(struct conn *c, const void *p, size_t n);
+int conn_write_shared(struct conn *c, struct rbuf *b);
+struct buf *conn_out(struct conn *c);
 int conn_printf(struct conn *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void conn_flush_soon(struct conn *c);

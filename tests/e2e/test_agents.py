@@ -28,7 +28,7 @@ def test_two_agents_join_and_cpu_usage_moves(gantryd_factory, agent_factory):
         assert tel[wid]["memory_usage"] > 0 and tel[wid]["storage_usage"] > 0
         assert tel[wid]["is_active"] is True
     before = min(g.get("/telemetry").json()["a1"]["cpu_usage"] for _ in range(3))
-    tid = submit(g, {"command": "end=$(($(date +%s)+4)); while [ $(date +%s) -lt $end ]; do :; done"})
+    tid = submit(g, {"command": "end=$(($(date +%s)+8)); while [ $(date +%s) -lt $end ]; do :; done"})
     wait_task(g, tid, "running", 10)
     wid = task(g, tid)["worker_id"]
 
@@ -36,7 +36,7 @@ def test_two_agents_join_and_cpu_usage_moves(gantryd_factory, agent_factory):
         w = g.get(f"/telemetry/{wid}").json()
         mine = [t for t in w["running_tasks"] if t["task_id"] == tid]
         return mine and mine[0]["cpu_usage"] > 50 and w["cpu_usage"] > before and w
-    w = wait_until(burning, 5, what="the task's CPU in telemetry")
+    w = wait_until(burning, 8, what="the task's CPU in telemetry")
     assert w["running_tasks"][0]["cpu_allocated"] == 1
     assert wait_task(g, tid)["status"] == "completed"
 

@@ -300,6 +300,40 @@ def test_gpu_api(gantryd_factory):
     s2.close()
 
 
+def test_telemetry_document_is_shared_yet_current_and_in_order(gantryd_factory):
+    """GET /telemetry is built once per change and shared by replies: it
+    must still show every heartbeat at once, keep pipelined replies in
+    order around it, and send no body for HEAD."""
+    g = gantryd_factory(conf=FAST)
+    agents = [gpu_agent(g, f"w{i}", f"host-{i}", 4) for i in range(30)]
+    for k, (_, f) in enumerate(agents):
+        f.write((json.dumps({"type": "heartbeat", "seq": 1, "cpu_usage": k}) + "\n").encode())
+        f.flush()
+    wait_until(lambda: g.get("/telemetry").json()["w29"]["cpu_usage"] == 29, 5)
+    first = g.get("/telemetry").content
+    assert g.get("/telemetry").content == first           # nothing changed: same bytes
+    for cpu in (61.25, 62.5):                             # each change shows at once
+        agents[7][1].write((json.dumps({"type": "heartbeat", "seq": 2, "cpu_usage": cpu}) + "\n").encode())
+        agents[7][1].flush()
+        wait_until(lambda: g.get("/telemetry").json()["w7"]["cpu_usage"] == cpu, 5)
+    assert g.get("/telemetry").json()["w3"]["cpu_usage"] == 3
+    reqs = (b"GET /telemetry HTTP/1.1\r\nHost: x\r\n\r\n"
+            b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+            b"GET /telemetry HTTP/1.1\r\nHost: x\r\n\r\n"
+            b"GET /telemetry/w5 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    got = parse_responses(raw_http(g.http_port, reqs, timeout=10))
+    assert [st for st, _, _ in got] == [200] * 4
+    assert set(json.loads(got[0][2])) == {f"w{i}" for i in range(30)}
+    assert json.loads(got[1][2])["status"] == "ok"
+    assert got[2][2] == got[0][2]
+    assert json.loads(got[3][2])["cpu_usage"] == 5
+    head = raw_http(g.http_port, b"HEAD /telemetry HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    hdr, _, rest = head.partition(b"\r\n\r\n")
+    assert rest == b"" and f"Content-Length: {len(got[0][2])}".encode() in hdr
+    for s, _ in agents:
+        s.close()
+
+
 def test_metrics_pass_promtool(gantryd_factory, agent_factory):
     g = gantryd_factory(conf=FAST)
     agent_factory(g, "a1")
