@@ -346,6 +346,13 @@ def test_metrics_pass_promtool(gantryd_factory, agent_factory):
                  "gantry_worker_cpu_usage{worker_id=\"a1\"}", "gantry_redis_up 1",
                  "gantry_redis_backlog_bytes", "gantry_http_requests_total{code=\"404\"}"):
         assert name in text, name
+    # the loop-turn histogram: cumulative buckets ending in +Inf == count
+    buckets = [(le, int(v)) for le, v in
+               re.findall(r'^gantry_loop_turn_seconds_bucket\{le="([^"]+)"\} (\d+)$', text, re.M)]
+    count = int(re.search(r"^gantry_loop_turn_seconds_count (\d+)$", text, re.M).group(1))
+    assert buckets[-1] == ("+Inf", count) and count > 10
+    assert all(a[1] <= b[1] for a, b in zip(buckets, buckets[1:]))
+    assert float(re.search(r"^gantry_loop_turn_max_seconds (\S+)$", text, re.M).group(1)) > 0
 
 
 SPEC_ROUTES = [
