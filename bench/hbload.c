@@ -1,12 +1,13 @@
 /* hbload: many simulated agents against gantryd. Each connection says
  * hello, then heartbeats (with per-GPU samples) at a fixed rate, asking for
- * a heartbeat_ack to time the round trip. Spreads agents over processes
- * (--procs) to pass one process's file limit, and over 127.0.0.x source
- * addresses (--spread) to pass one address's ports. Prints one JSON object.
+ * a heartbeat_ack on every one, or on one in N (--ack-every), to time the
+ * round trip. Spreads agents over processes (--procs) to pass one process's
+ * file limit, and over 127.0.0.x source addresses (--spread) to pass one
+ * address's ports. Prints one JSON object.
  *
  * usage: hbload --master ADDR [--agents N] [--interval DUR | --rate HB/S]
  *               [--duration DUR] [--gpus K] [--token T] [--prefix ID]
- *               [--procs P] [--spread S] [--no-ack] */
+ *               [--procs P] [--spread S] [--no-ack | --ack-every N] */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -45,7 +46,8 @@ struct agent {
 
 static struct {
     char master[64];
-    int agents, gpus, procs, spread, ack, first;
+    int agents, gpus, procs, spread, first;
+    int ack;                      /* ask an ack on one heartbeat in ack; 0: never */
     double interval, duration, rate;
     const char *token, *prefix;
     struct sockaddr_in addr;
@@ -132,11 +134,11 @@ static void heartbeat(struct ev_loop *loop, ev_timer *w, int revents)
         return;
     }
     a->seq++;
+    int ack = H.ack && a->seq % (unsigned long)H.ack == 0;
     int n = snprintf(msg, sizeof(msg),
-                     "{\"type\":\"heartbeat\",\"seq\":%lu,\"timestamp\":%.3f,\"cpu_usage\":%.1f,"
-                     "\"memory_usage\":%.1f,\"storage_usage\":41.5,\"ack\":%s,\"gpus\":[",
-                     a->seq, (double)time(NULL), (double)(a->seq % 100), 62.8,
-                     H.ack ? "true" : "false");
+                     "{\"type\":\"heartbeat\",\"seq\":%lu,\"timestamp\":%ld,\"cpu_usage\":%lu.5,"
+                     "\"memory_usage\":62.8,\"storage_usage\":41.5,\"ack\":%s,\"gpus\":[",
+                     a->seq, (long)time(NULL), a->seq % 100, ack ? "true" : "false");
     for (int g = 0; g < H.gpus; g++)
         n += snprintf(msg + n, sizeof(msg) - (size_t)n,
                       "%s{\"index\":%d,\"utilization\":%lu,\"memory_utilization\":12,"
@@ -356,7 +358,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: hbload --master ADDR [--agents N] [--interval DUR | --rate HB/S]\n"
                     "              [--duration DUR] [--gpus K] [--token T] [--prefix ID]\n"
-                    "              [--procs P] [--spread S] [--no-ack]\n");
+                    "              [--procs P] [--spread S] [--no-ack | --ack-every N]\n");
 }
 
 static int parse(int argc, char **argv)
@@ -365,7 +367,8 @@ static int parse(int argc, char **argv)
         {"master", 1, NULL, 'm'}, {"agents", 1, NULL, 'n'}, {"interval", 1, NULL, 'i'},
         {"rate", 1, NULL, 'r'}, {"duration", 1, NULL, 'd'}, {"gpus", 1, NULL, 'g'},
         {"token", 1, NULL, 't'}, {"prefix", 1, NULL, 'p'}, {"procs", 1, NULL, 'P'},
-        {"spread", 1, NULL, 's'}, {"no-ack", 0, NULL, 'A'}, {"help", 0, NULL, 'h'},
+        {"spread", 1, NULL, 's'}, {"no-ack", 0, NULL, 'A'}, {"ack-every", 1, NULL, 'E'},
+        {"help", 0, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     char err[128];
     int ch;
@@ -385,6 +388,7 @@ static int parse(int argc, char **argv)
         case 'P': H.procs = atoi(optarg); break;
         case 's': H.spread = atoi(optarg); break;
         case 'A': H.ack = 0; break;
+        case 'E': H.ack = atoi(optarg); if (H.ack < 1) return -1; break;
         default: return -1;
         }
     }

@@ -117,7 +117,7 @@ class Gantryd:
 
 
 def hbload(build, gantryd, agents, duration, interval=None, rate=None, gpus=0, ack=True,
-           procs=1, spread=1):
+           procs=1, spread=1, ack_every=1):
     argv = [os.path.join(build, "hbload"), "--master", f"127.0.0.1:{gantryd.agents}",
             "--agents", str(agents), "--duration", f"{duration}s", "--gpus", str(gpus),
             "--procs", str(procs), "--spread", str(spread)]
@@ -127,6 +127,8 @@ def hbload(build, gantryd, agents, duration, interval=None, rate=None, gpus=0, a
         argv += ["--interval", interval or "1s"]
     if not ack:
         argv.append("--no-ack")
+    elif ack_every > 1:
+        argv += ["--ack-every", str(ack_every)]
     return subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
 
 
@@ -184,21 +186,31 @@ def b1(build, work, quick):
 
 def b2(build, work, quick, b1_value=None):
     """Heartbeat round trip p50/p99 (heartbeat -> heartbeat_ack) at half of
-    B1's persisted rate, with the same agents."""
+    B1's persisted rate, with the same agents. Agents do not ask for acks
+    (gantry-agent never does), so one heartbeat in ten asks, as a sample:
+    the load is B1's kind, not one with an extra write per heartbeat.
+    Also measured: the same at 10,000 heartbeats/s, what 10,000 agents
+    heartbeating once a second send."""
     agents = 2000 if quick else 10000
     secs = 5 if quick else 15
     rate = (b1_value or 20000) / 2
-    r = Redis(work)
-    try:
-        g = Gantryd(build, r, work)
+    out = {}
+    for name, r_hb in (("half_b1", rate), ("at_10k", 10000)):
+        r = Redis(work)
         try:
-            res = finish(hbload(build, g, agents, secs, rate=rate, ack=True, spread=4))
+            g = Gantryd(build, r, work)
+            try:
+                out[name] = finish(hbload(build, g, agents, secs, rate=r_hb, ack=True, spread=4,
+                                          procs=2, ack_every=10))
+            finally:
+                g.stop()
         finally:
-            g.stop()
-    finally:
-        r.stop()
+            r.stop()
+    res, ten = out["half_b1"], out["at_10k"]
     return {"p50_ms": res["rtt_p50_ms"], "p99_ms": res["rtt_p99_ms"], "max_ms": res["rtt_max_ms"],
-            "rate": round(rate), "achieved_per_s": round(res["acks_per_s"]), "agents": agents}
+            "rate": round(rate), "achieved_per_s": round(res["heartbeats_per_s"]), "agents": agents,
+            "at_10k": {"p50_ms": ten["rtt_p50_ms"], "p99_ms": ten["rtt_p99_ms"],
+                       "max_ms": ten["rtt_max_ms"]}}
 
 
 def b3(build, work, quick):
@@ -463,7 +475,8 @@ GOALS = {
                      f"{r['gantryd_cpu_us_per_heartbeat']} us/heartbeat = {r['gantryd_per_core']}/s "
                      f"per core, {r['per_core_ratio']} of the ceiling",
                      r["ratio"] >= 0.5, "ratio >= 0.5"),
-    "B2": lambda r: (f"round trip p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms at {r['rate']} hb/s",
+    "B2": lambda r: (f"round trip p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms at {r['rate']} hb/s; "
+                     f"at 10,000 hb/s p50 {r['at_10k']['p50_ms']} ms, p99 {r['at_10k']['p99_ms']} ms",
                      r["p99_ms"] < 2, "p99 < 2 ms"),
     "B3": lambda r: (f"{r['agents']} agents held, {r['bytes_per_agent']} bytes of gantryd RSS each",
                      r["agents"] >= 19000 and r["bytes_per_agent"] <= 4096,

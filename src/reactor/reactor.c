@@ -15,6 +15,11 @@
 
 #define SCRATCH_SIZE (64 * 1024)
 #define READS_PER_EVENT 8
+/* In a busy turn (libev hands over up to thousands of ready sockets at
+ * once), queued output is written after this many read events rather than
+ * only at the turn's end: an answer to the first request of a turn does
+ * not wait for the last. */
+#define FLUSH_EVERY_READS 64
 #define MAX_HOOKS 8
 #define LINGER_SECONDS 2.0
 
@@ -30,6 +35,7 @@ static struct {
     double turn_start;            /* monotonic time the poll returned */
     uint64_t turns, turn_hist[REACTOR_TURN_BUCKETS];
     double turn_sum, turn_max;
+    unsigned reads_in_turn;
     struct list_node pending;     /* conns with output to flush */
     struct list_node closing;     /* conns to free */
     struct dict by_id;
@@ -49,6 +55,7 @@ static int conn_match(const struct dict_node *n, const void *key, size_t len)
 
 static void conn_flush(struct conn *c);
 static void conn_free(struct conn *c);
+static void flush_pending(void);
 
 const double reactor_turn_bounds[REACTOR_TURN_BUCKETS] = {0.0001, 0.0005, 0.001, 0.002, 0.005,
                                                           0.01, 0.05, 0.1, 1.0};
@@ -71,6 +78,7 @@ static void after_poll(struct ev_loop *loop, ev_check *w, int revents)
 /* Counts the turn that ends now (just before the loop polls again). */
 static void turn_done(void)
 {
+    R.reads_in_turn = 0;
     if (R.turn_start == 0)
         return;
     double d = mono_now() - R.turn_start;
@@ -97,9 +105,7 @@ static void before_sleep(struct ev_loop *loop, ev_prepare *w, int revents)
     for (int round = 0; round < 8; round++) {
         for (int i = 0; i < R.nhooks; i++)
             R.hooks[i].fn(R.hooks[i].ud);
-        struct list_node *pos, *tmp;
-        list_for_each_safe(pos, tmp, &R.pending)
-            conn_flush(container_of(pos, struct conn, pending));
+        flush_pending();
         if (list_empty(&R.closing))
             break;
         while (!list_empty(&R.closing))
@@ -543,11 +549,22 @@ static void conn_drain(struct conn *c)
     }
 }
 
+/* Writes what waits for every connection (not the hooks: the store's
+ * batches grow for the whole turn). */
+static void flush_pending(void)
+{
+    struct list_node *pos, *tmp;
+    list_for_each_safe(pos, tmp, &R.pending)
+        conn_flush(container_of(pos, struct conn, pending));
+}
+
 static void conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
     struct conn *c = container_of(w, struct conn, rio);
     (void)loop;
     (void)revents;
+    if (++R.reads_in_turn % FLUSH_EVERY_READS == 0)
+        flush_pending();
     if (c->flags & CONN_REFEED) {
         /* Input buffered during a pause: offer it before reading more. */
         c->flags &= ~CONN_REFEED;
