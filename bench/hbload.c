@@ -7,7 +7,10 @@
  *
  * usage: hbload --master ADDR [--agents N] [--interval DUR | --rate HB/S]
  *               [--duration DUR] [--gpus K] [--token T] [--prefix ID]
- *               [--procs P] [--spread S] [--no-ack | --ack-every N] */
+ *               [--procs P] [--spread S] [--no-ack | --ack-every N] [--warmup DUR]
+ *
+ * Round trips are counted from --warmup after every agent of the process
+ * has joined: the joins' burst is not the steady state being measured. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -48,7 +51,8 @@ static struct {
     char master[64];
     int agents, gpus, procs, spread, first;
     int ack;                      /* ask an ack on one heartbeat in ack; 0: never */
-    double interval, duration, rate;
+    double interval, duration, rate, warmup;
+    double measure_from;          /* round trips of heartbeats sent before are not counted */
     const char *token, *prefix;
     struct sockaddr_in addr;
     struct ev_loop *loop;
@@ -156,10 +160,13 @@ static void on_line(struct agent *a, const char *line)
     if (strstr(line, "\"heartbeat_ack\"")) {
         const char *s = strstr(line, "\"seq\":");
         unsigned long seq = s ? strtoul(s + 6, NULL, 10) : 0;
-        double rtt = now_s() - a->sent_at[seq % 64];
+        double sent = a->sent_at[seq % 64];
+        H.acks++;
+        if (sent < H.measure_from)
+            return;
+        double rtt = now_s() - sent;
         long b = (long)(rtt * 1e6 / BUCKET_US);
         H.hist[b < 0 ? 0 : b > NBUCKETS ? NBUCKETS : b]++;
-        H.acks++;
     } else if (strstr(line, "\"welcome\"")) {
         a->joined = 1;
         H.joined++;
@@ -270,6 +277,7 @@ static void stop_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void run_agents(int first, int n)
 {
     H.loop = EV_DEFAULT;
+    H.measure_from = HUGE_VAL;
     H.a = calloc((size_t)n, sizeof(*H.a));
     for (int i = 0; i < n; i++) {
         H.a[i].fd = -1;
@@ -283,6 +291,7 @@ static void run_agents(int first, int n)
     while (H.joined + H.errors < (unsigned long)n && now_s() < joined_by)
         ev_run(H.loop, EVRUN_ONCE);
     H.start = now_s();
+    H.measure_from = H.start + H.warmup;
     ev_timer stop;
     ev_timer_init(&stop, stop_cb, H.duration, 0.);
     ev_timer_start(H.loop, &stop);
@@ -358,7 +367,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: hbload --master ADDR [--agents N] [--interval DUR | --rate HB/S]\n"
                     "              [--duration DUR] [--gpus K] [--token T] [--prefix ID]\n"
-                    "              [--procs P] [--spread S] [--no-ack | --ack-every N]\n");
+                    "              [--procs P] [--spread S] [--no-ack | --ack-every N] [--warmup DUR]\n");
 }
 
 static int parse(int argc, char **argv)
@@ -368,6 +377,7 @@ static int parse(int argc, char **argv)
         {"rate", 1, NULL, 'r'}, {"duration", 1, NULL, 'd'}, {"gpus", 1, NULL, 'g'},
         {"token", 1, NULL, 't'}, {"prefix", 1, NULL, 'p'}, {"procs", 1, NULL, 'P'},
         {"spread", 1, NULL, 's'}, {"no-ack", 0, NULL, 'A'}, {"ack-every", 1, NULL, 'E'},
+        {"warmup", 1, NULL, 'w'},
         {"help", 0, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     char err[128];
@@ -382,6 +392,7 @@ static int parse(int argc, char **argv)
         case 'i': if (parse_duration(optarg, &H.interval, err, sizeof(err)) < 0) return -1; break;
         case 'r': H.rate = atof(optarg); break;
         case 'd': if (parse_duration(optarg, &H.duration, err, sizeof(err)) < 0) return -1; break;
+        case 'w': if (parse_duration(optarg, &H.warmup, err, sizeof(err)) < 0) return -1; break;
         case 'g': H.gpus = atoi(optarg); break;
         case 't': H.token = optarg; break;
         case 'p': H.prefix = optarg; break;
