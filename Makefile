@@ -11,6 +11,11 @@ CC ?= cc
 SAN ?=
 PYTHON ?= /usr/bin/python3
 FUZZ_TIME ?= 20
+# The shared data (the DCGM CSV, the Alibaba trace), read in place:
+# ../shared/data beside the checkout, else /work/shared/data, where this
+# project's machines keep it; GANTRY_DATA=DIR names another folder.
+GANTRY_DATA ?= $(firstword $(realpath ../shared/data /work/shared/data))
+export GANTRY_DATA
 
 PKGS := hiredis jansson inih libsystemd libcrypto libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)

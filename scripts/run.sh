@@ -45,7 +45,7 @@ if [ -x "$build/gantry-agent" ]; then
   pids+=($!)
 fi
 if [ "${REPLAY:-}" = 1 ] && [ -x "$build/gantry-replay" ]; then
-  "$build/gantry-replay" ../shared/data/dcgm_metrics_20250718_134233.csv \
+  "$build/gantry-replay" "${GANTRY_DATA:-../shared/data}/dcgm_metrics_20250718_134233.csv" \
     --master "127.0.0.1:$agent_port" --loop &
   pids+=($!)
 fi

@@ -6,7 +6,10 @@
 
 #include "sim.h"
 
+/* The trace's folder: $GANTRY_DATA/alibaba-gpu-v2023 where GANTRY_DATA is
+ * set (the folder of ../shared/data), else this relative path. */
 #define DATA_DIR "../shared/data/alibaba-gpu-v2023/"
+#define TRACE_DIR "alibaba-gpu-v2023/"
 
 static void usage(FILE *fp)
 {
@@ -16,9 +19,9 @@ static void usage(FILE *fp)
             "                 [--tune 1.3] [--seeds 42-51] [--json]\n"
             "policies: %s\n"
             "defaults: --mode fill --policy best-fit --tune 1.3 --seeds 42-51\n"
-            "  --nodes " DATA_DIR "openb_node_list_all_node.csv\n"
-            "  --pods  " DATA_DIR "openb_pod_list_default.csv\n"
-            "  (a bare file name is looked up in " DATA_DIR " too)\n",
+            "  --nodes openb_node_list_all_node.csv --pods openb_pod_list_default.csv\n"
+            "  (a bare file name is looked up in $GANTRY_DATA/" TRACE_DIR " when\n"
+            "  GANTRY_DATA is set, else in " DATA_DIR ")\n",
             sched_policy_list());
 }
 
@@ -55,7 +58,11 @@ static const char *data_path(const char *name, char *buf, size_t len)
 {
     if (strchr(name, '/') || access(name, R_OK) == 0)
         return name;
-    snprintf(buf, len, DATA_DIR "%s", name);
+    const char *dir = getenv("GANTRY_DATA");
+    if (dir && *dir)
+        snprintf(buf, len, "%s/" TRACE_DIR "%s", dir, name);
+    else
+        snprintf(buf, len, DATA_DIR "%s", name);
     return buf;
 }
 
@@ -113,8 +120,8 @@ static int run_policies(const struct sim_opts *o, const struct sim_trace *t)
 int main(int argc, char **argv)
 {
     static struct sim_opts o = {
-        .nodes_path = DATA_DIR "openb_node_list_all_node.csv",
-        .pods_path = DATA_DIR "openb_pod_list_default.csv",
+        .nodes_path = "openb_node_list_all_node.csv",
+        .pods_path = "openb_pod_list_default.csv",
         .mode = "fill", .tune = 1.3,
     };
     char nodes[1024], pods[1024], err[1200];
