@@ -8,13 +8,15 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 echo "== unit tests ($build/tests)"
-unit_pass=0 unit_fail=0 unit_bad=()
+unit_pass=0 unit_fail=0 unit_skip=0 unit_bad=()
 for t in "$build"/tests/test_*; do
   [ -x "$t" ] || continue
   out=$("$t" 2>&1)
   rc=$?
   passed=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | awk '{s+=$1} END {print s+0}')
   failed=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | awk '{s+=$1} END {print s+0}')
+  skipped=$(printf '%s\n' "$out" | sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' | awk '{s+=$1} END {print s+0}')
+  unit_skip=$((unit_skip + skipped))
   unit_pass=$((unit_pass + passed))
   unit_fail=$((unit_fail + failed))
   if [ $rc -ne 0 ]; then
@@ -24,7 +26,7 @@ for t in "$build"/tests/test_*; do
   fi
   printf '  %-28s %3d passed %3d failed\n' "$(basename "$t")" "$passed" "$failed"
 done
-echo "unit: $unit_pass passed, $unit_fail failed"
+echo "unit: $unit_pass passed, $unit_fail failed, $unit_skip skipped"
 
 echo "== end-to-end tests (tests/e2e)"
 GANTRY_BUILD="$build" /usr/bin/python3 -m pytest -p no:cacheprovider -q \
@@ -32,6 +34,6 @@ GANTRY_BUILD="$build" /usr/bin/python3 -m pytest -p no:cacheprovider -q \
 e2e_rc=$?
 
 echo "== summary"
-echo "unit: $unit_pass passed, $unit_fail failed${unit_bad:+ (${unit_bad[*]})}"
+echo "unit: $unit_pass passed, $unit_fail failed, $unit_skip skipped${unit_bad:+ (${unit_bad[*]})}"
 echo "e2e: pytest exit status $e2e_rc"
 [ $unit_fail -eq 0 ] && [ $e2e_rc -eq 0 ]
