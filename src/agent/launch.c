@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <math.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,47 +185,71 @@ static int find_program(const char *name, json_t *task_env, char *out, size_t ou
     return -1;
 }
 
-/* Spawns (posix_spawn: no copy of the agent's memory) file with argv in
- * its own process group, the pipes as stdout/stderr, /dev/null as stdin,
- * in the workdir, signals unblocked and SIGPIPE at its default. Then, the
- * moment it runs: the process executor's memory becomes a limit on its
- * data segment (at least 64 MiB so small tools start) and core dumps go
- * off, with prlimit(), since posix_spawn sets no limits and lowering the
- * agent's own around the call would starve the agent. */
+/* The limits a task starts under: the process executor's memory as a
+ * limit on its data segment (at least 64 MiB so small tools start; never
+ * above the agent's own hard limit) and no core dumps. */
+static void task_limits(struct agent_task *t, struct rlimit *data, int *has_data)
+{
+    json_int_t mib = t->docker ? 0 : json_integer_value(json_object_get(t->record, "memory_required"));
+    *has_data = 0;
+    if (mib > 0) {
+        rlim_t bytes = (rlim_t)(mib < 64 ? 64 : mib) * 1024 * 1024;
+        getrlimit(RLIMIT_DATA, data);
+        if (data->rlim_max == RLIM_INFINITY || bytes < data->rlim_max) {
+            data->rlim_cur = data->rlim_max = bytes;
+            *has_data = 1;
+        }
+    }
+}
+
+/* Starts file with argv in its own process group, the pipes as stdout and
+ * stderr, /dev/null as stdin, in the workdir, under task_limits(), every
+ * signal at its default and none blocked. vfork: no copy of the agent's
+ * memory, and the limits are in place before the task's first instruction
+ * (posix_spawn has no way to set them, and prlimit() afterwards races the
+ * task). The child only makes system calls before execve; all signals stay
+ * blocked until it has reset their handlers, so no agent handler runs in
+ * it. Returns 0 or an errno value. */
 static int spawn(struct agent_task *t, const char *file, char **argv, char **envp, int out, int err,
                  pid_t *pid)
 {
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
-    sigset_t none, dfl;
-    sigemptyset(&none);
-    sigemptyset(&dfl);
-    sigaddset(&dfl, SIGPIPE);
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, out, STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&fa, err, STDERR_FILENO);
-    posix_spawn_file_actions_addchdir_np(&fa, A.set.workdir);
-    posix_spawnattr_init(&attr);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-                                    POSIX_SPAWN_SETSIGDEF);
-    posix_spawnattr_setpgroup(&attr, 0);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &dfl);
-    int rc = posix_spawn(pid, file, &fa, &attr, argv, envp);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
-    if (rc != 0)
-        return rc;
-    json_int_t mib = t->docker ? 0 : json_integer_value(json_object_get(t->record, "memory_required"));
-    if (mib > 0) {
-        struct rlimit data;
-        getrlimit(RLIMIT_DATA, &data);
-        rlim_t bytes = (rlim_t)(mib < 64 ? 64 : mib) * 1024 * 1024;
-        if (data.rlim_max == RLIM_INFINITY || bytes < data.rlim_max)
-            prlimit(*pid, RLIMIT_DATA, &(struct rlimit){bytes, bytes}, NULL);
+    struct rlimit data, core = {0, 0};
+    int has_data;
+    task_limits(t, &data, &has_data);
+    sigset_t all, old;
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, &old);
+    volatile int child_errno = 0;
+    pid_t p = vfork();
+    if (p == 0) {
+        struct sigaction dfl = {.sa_handler = SIG_DFL};
+        sigemptyset(&dfl.sa_mask);
+        for (int sig = 1; sig < NSIG; sig++)
+            if (sig != SIGKILL && sig != SIGSTOP)
+                sigaction(sig, &dfl, NULL);
+        int in = open("/dev/null", O_RDONLY);
+        if (in < 0 || dup2(in, STDIN_FILENO) < 0 || dup2(out, STDOUT_FILENO) < 0 ||
+            dup2(err, STDERR_FILENO) < 0 || setpgid(0, 0) < 0 || chdir(A.set.workdir) < 0 ||
+            (has_data && setrlimit(RLIMIT_DATA, &data) < 0) || setrlimit(RLIMIT_CORE, &core) < 0) {
+            child_errno = errno;
+            _exit(127);
+        }
+        if (in > STDERR_FILENO)
+            close(in);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        execve(file, argv, envp);
+        child_errno = errno;
+        _exit(127);
     }
-    prlimit(*pid, RLIMIT_CORE, &(struct rlimit){0, 0}, NULL);
+    int rc = p < 0 ? errno : child_errno;
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (p > 0 && rc)
+        waitpid(p, NULL, 0);       /* it never ran the task: reap it now */
+    if (rc)
+        return rc;
+    *pid = p;
     return 0;
 }
 

@@ -100,24 +100,35 @@ def test_exit_code_and_logs(gantryd_factory, agent_factory):
 def test_task_environment_limits_and_path(gantryd_factory, agent_factory, tmp_path):
     """The task sees its env over the agent's, its ids, a data-segment limit
     from memory_required, no core dumps, its own process group, and a PATH
-    it sets is where its program is looked up."""
+    it sets is where its program is looked up. The limits hold from the
+    task's first instruction (every run, not most), and it starts with no
+    signal blocked or ignored."""
     bindir = tmp_path / "bin"
     bindir.mkdir()
     prog = bindir / "gantry-test-prog"
     prog.write_text("#!/bin/sh\necho prog-ran-$1\n")
     prog.chmod(0o755)
+    junk = bindir / "gantry-not-a-program"
+    junk.write_bytes(b"\x7fELF\x00garbage")
+    junk.chmod(0o755)
     g = gantryd_factory(conf=FAST)
     agent_factory(g, "a1")
     script = ('echo "ids $GANTRY_TASK_ID $GANTRY_WORKER_ID home=$HOME"; '
               'echo "data $(ulimit -d) core $(ulimit -c)"; '
-              'echo "pgrp $(cut -d" " -f5 /proc/$$/stat) pid $$"; cat; echo stdin-closed')
-    tid = submit(g, {"command": ["sh", "-c", script], "memory_required": 100,
-                     "env": {"HOME": "/task-home"}})
-    t = wait_task(g, tid)
-    assert t["status"] == "completed", t
-    out = "".join(l["data"] for l in g.get(f"/api/tasks/{tid}/logs").json()["logs"])
+              'echo "pgrp $(cut -d" " -f5 /proc/$$/stat) pid $$"; '
+              # read by the shell itself: a forked grep would see the shell's
+              # mask while it forks, not the one it started with
+              'while read -r k v; do case $k in SigBlk:|SigIgn:) echo "$k $v";; esac; '
+              'done < /proc/$$/status; cat; echo stdin-closed')
+    tids = [submit(g, {"command": ["sh", "-c", script], "memory_required": 100,
+                       "env": {"HOME": "/task-home"}}) for _ in range(8)]
+    for tid in tids:
+        t = wait_task(g, tid)
+        assert t["status"] == "completed", t
+        out = "".join(l["data"] for l in g.get(f"/api/tasks/{tid}/logs").json()["logs"])
+        assert "data 102400 core 0\n" in out, out
+        assert "SigBlk: 0000000000000000\nSigIgn: 0000000000000000\n" in out, out
     assert f"ids {tid} a1 home=/task-home\n" in out
-    assert "data 102400 core 0\n" in out
     pg = [l for l in out.splitlines() if l.startswith("pgrp")][0].split()
     assert pg[1] == pg[3]                     # leader of its own process group
     assert out.endswith("stdin-closed\n")
@@ -129,6 +140,10 @@ def test_task_environment_limits_and_path(gantryd_factory, agent_factory, tmp_pa
     t = wait_task(g, tid)
     assert t["status"] == "failed" and t["exit_code"] == 127
     assert "cannot run gantry-test-prog: No such file or directory" in t["reason"]
+    tid = submit(g, {"command": [str(junk)]})            # exists, but exec fails
+    t = wait_task(g, tid)
+    assert t["status"] == "failed" and t["exit_code"] == 127
+    assert f"cannot run {junk}: Exec format error" in t["reason"], t
 
 
 def test_string_command_runs_in_shell_and_signal_is_reported(gantryd_factory, agent_factory):
