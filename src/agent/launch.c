@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -222,11 +224,18 @@ static int spawn(struct agent_task *t, const char *file, char **argv, char **env
     volatile int child_errno = 0;
     pid_t p = vfork();
     if (p == 0) {
-        struct sigaction dfl = {.sa_handler = SIG_DFL};
-        sigemptyset(&dfl.sa_mask);
-        for (int sig = 1; sig < NSIG; sig++)
+        /* The system call, not sigaction(): the C library refuses the two
+         * signals it keeps for itself, and an agent started with them
+         * ignored would pass that on to every task. */
+        struct {
+            void (*handler)(int);
+            unsigned long flags;
+            void (*restorer)(void);
+            uint64_t mask;
+        } dfl = {SIG_DFL, 0, NULL, 0};
+        for (int sig = 1; sig <= 64; sig++)
             if (sig != SIGKILL && sig != SIGSTOP)
-                sigaction(sig, &dfl, NULL);
+                syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(dfl.mask));
         int in = open("/dev/null", O_RDONLY);
         if (in < 0 || dup2(in, STDIN_FILENO) < 0 || dup2(out, STDOUT_FILENO) < 0 ||
             dup2(err, STDERR_FILENO) < 0 || setpgid(0, 0) < 0 || chdir(A.set.workdir) < 0 ||
