@@ -3,12 +3,13 @@
 connections, as bytes per connection. Usage: idle_conns.py BUILD [N]"""
 import json
 import os
-import random
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+
+from suite import free_port
 
 
 def rss_bytes(pid):
@@ -17,25 +18,6 @@ def rss_bytes(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
     return 0
-
-
-def free_port():
-    """A TCP port nothing listens on or connects from right now, chosen
-    outside the kernel's ephemeral range: a port from that range may be the
-    source port of some connection (thousands of agents make many), and a
-    server cannot then bind it."""
-    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-        low, high = (int(x) for x in f.read().split())
-    span = (10000, low) if low > 11000 else (high + 1, 65536)
-    for _ in range(1000):
-        port = random.randrange(*span)
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port")
 
 
 def main():

@@ -39,6 +39,7 @@ void api_workers_free(void);
 /* Shared by the handlers (api_util.c). */
 json_t *api_json_body(struct http_req *req);
 int api_query_limit(struct http_req *req, int def, int max, int *out);
+int api_query_since(struct http_req *req, char *out, size_t outlen, const char *message);
 int api_reply_field_error(struct http_req *req, int status, const char *code,
                           const char *field, const char *message);
 double api_now(void);

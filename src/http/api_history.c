@@ -118,12 +118,10 @@ static void events_reply(redisReply *r, uint64_t conn_id, uint64_t seq)
  * cursor since (an entry id); next is the cursor for the following call. */
 static int get_events(struct http_req *req)
 {
-    char since[48] = "";
+    char since[48];
     int limit;
-    int rc = http_query_param(req, "since", since, sizeof(since));
-    if (rc < 0 || (rc == 1 && api_parse_stream_id(since, since, sizeof(since)) < 0))
-        return http_reply_error(req, 400, "INVALID_PARAMETER",
-                                "since must be an event id like 1752871354000-0");
+    if (api_query_since(req, since, sizeof(since), "since must be an event id like 1752871354000-0") < 0)
+        return 0;
     if (api_query_limit(req, 100, 10000, &limit) < 0)
         return 0;
     struct resp_cmd *c = store_cmd();

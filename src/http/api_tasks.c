@@ -268,12 +268,10 @@ static int memory_logs(struct http_req *req, struct task *t, const char *since, 
  * (the last tasks.log_buffer bytes) while Redis is away. */
 static int get_task_logs(struct http_req *req)
 {
-    char since[48] = "";
+    char since[48];
     int limit;
-    int rc = http_query_param(req, "since", since, sizeof(since));
-    if (rc < 0 || (rc == 1 && api_parse_stream_id(since, since, sizeof(since)) < 0))
-        return http_reply_error(req, 400, "INVALID_PARAMETER",
-                                "since must be a log entry id like 1752871354000-3");
+    if (api_query_since(req, since, sizeof(since), "since must be a log entry id like 1752871354000-3") < 0)
+        return 0;
     if (api_query_limit(req, 1000, 10000, &limit) < 0)
         return 0;
     struct task *t = cluster_task(api_env->cl, req->params[0]);

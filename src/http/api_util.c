@@ -53,6 +53,19 @@ int api_query_limit(struct http_req *req, int def, int max, int *out)
     return 0;
 }
 
+/* Reads ?since= (a stream entry id, normalized into out; "" when absent).
+ * Returns 0, or -1 after replying 400 with message. */
+int api_query_since(struct http_req *req, char *out, size_t outlen, const char *message)
+{
+    out[0] = '\0';
+    int rc = http_query_param(req, "since", out, outlen);
+    if (rc < 0 || (rc == 1 && api_parse_stream_id(out, out, outlen) < 0)) {
+        http_reply_error(req, 400, "INVALID_PARAMETER", "%s", message);
+        return -1;
+    }
+    return 0;
+}
+
 /* Replies {"error":{"code","message","field"}}. */
 int api_reply_field_error(struct http_req *req, int status, const char *code,
                           const char *field, const char *message)
