@@ -1,5 +1,7 @@
 """Fixtures: a private redis-server and gantryd per test, torn down even
 when the test fails; on failure their logs are printed."""
+import os
+
 import pytest
 
 import harness
@@ -23,6 +25,7 @@ def _process_logs(request):
             print(f"\n----- {p.name} (pid {p.pid}) log: {p.log_path}\n{p.tail(80)}")
     for p in reversed(harness.STARTED):
         p.kill()
+    harness.kill_strays({os.path.dirname(p.log_path) for p in harness.STARTED})
     harness.STARTED.clear()
 
 

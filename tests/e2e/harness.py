@@ -337,6 +337,25 @@ def wait_task(g, tid, statuses=("completed", "failed", "cancelled"), timeout=20)
                       what=f"task {tid} to be {'/'.join(statuses)}")
 
 
+def kill_strays(dirs):
+    """SIGKILLs the process group of every process whose working directory
+    lies under one of dirs: the tasks an agent started in its workdir run in
+    their own groups and outlive a killed agent, and one left burning a core
+    skews the next test's CPU figures."""
+    roots = tuple(os.path.realpath(d) + os.sep for d in dirs)
+    if not roots:
+        return
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) == os.getpid():
+            continue
+        try:
+            cwd = os.readlink(f"/proc/{name}/cwd") + os.sep
+            if cwd.startswith(roots):
+                os.killpg(os.getpgid(int(name)), sig_mod.SIGKILL)
+        except (OSError, ValueError):
+            pass
+
+
 def pid_alive(pid):
     try:
         with open(f"/proc/{pid}/status") as f:

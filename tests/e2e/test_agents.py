@@ -27,7 +27,13 @@ def test_two_agents_join_and_cpu_usage_moves(gantryd_factory, agent_factory):
             assert isinstance(tel[wid][k], (int, float))
         assert tel[wid]["memory_usage"] > 0 and tel[wid]["storage_usage"] > 0
         assert tel[wid]["is_active"] is True
-    before = min(g.get("/telemetry").json()["a1"]["cpu_usage"] for _ in range(3))
+    # The idle baseline: the least over a second of heartbeats, since the one
+    # taken while a2 was starting can read as a busy machine.
+    idle = []
+    for _ in range(12):
+        idle.append(g.get("/telemetry").json()["a1"]["cpu_usage"])
+        time.sleep(0.1)
+    before = min(idle)
     tid = submit(g, {"command": "end=$(($(date +%s)+8)); while [ $(date +%s) -lt $end ]; do :; done"})
     wait_task(g, tid, "running", 10)
     wid = task(g, tid)["worker_id"]
