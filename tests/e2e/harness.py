@@ -224,6 +224,21 @@ class Gantryd:
     def fd_count(self):
         return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
 
+    def settled_fd_count(self, quiet=0.3, timeout=10):
+        """The fd count once it has held still for quiet seconds: right after
+        a request, the connection the client just closed may still be open
+        on gantryd's side."""
+        deadline = time.monotonic() + timeout
+        last, since = self.fd_count(), time.monotonic()
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            n = self.fd_count()
+            if n != last:
+                last, since = n, time.monotonic()
+            elif time.monotonic() - since >= quiet:
+                return n
+        raise AssertionError(f"gantryd's fd count never settled (last {last})")
+
     def rss_kib(self):
         with open(f"/proc/{self.proc.pid}/status") as f:
             for line in f:

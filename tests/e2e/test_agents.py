@@ -310,8 +310,7 @@ def test_docker_task_waits_without_docker_executor(gantryd_factory, agent_factor
     g = gantryd_factory(conf=FAST)
     agent_factory(g, "p1", args=["--executors", "process", "--docker", "/nonexistent"])
     tid = submit(g, {"docker_image": "alpine", "command": ["true"]})
-    time.sleep(0.5)
-    t = task(g, tid)
+    t = wait_until(lambda: (t := task(g, tid)).get("reason") and t, 5, what="a reason")
     assert t["status"] == "queued"
     assert t["reason"] == "no worker offers the docker executor"
 

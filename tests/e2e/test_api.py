@@ -66,8 +66,8 @@ def test_worker_routes_fields_and_admin_actions(gantryd_factory, agent_factory):
     err(g.get("/telemetry/nope"), 404, "WORKER_NOT_FOUND")
     # a task needing another label waits, saying why
     other = submit(g, {"command": ["true"], "labels": {"zone": "b"}})
-    time.sleep(0.3)
-    assert "labels" in task(g, other)["reason"]
+    wait_until(lambda: "labels" in (task(g, other).get("reason") or ""), 5,
+               what="the reason naming labels")
     # drain: no new tasks; undrain
     r = g.post("/api/workers/a1/drain")
     assert r.status_code == 200 and r.json()["state"] == "draining"

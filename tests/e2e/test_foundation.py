@@ -137,7 +137,7 @@ def test_malformed_request_is_400_and_server_keeps_serving(gantryd):
 
 def test_thousand_connections_leave_fd_count_at_baseline(gantryd):
     gantryd.get("/health")
-    base = gantryd.fd_count()
+    base = gantryd.settled_fd_count()
     socks = []
     for _ in range(1000):
         socks.append(socket.create_connection(("127.0.0.1", gantryd.http_port)))
