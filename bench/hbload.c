@@ -16,7 +16,6 @@
 #include <fcntl.h>
 #include <ev.h>
 #include <getopt.h>
-#include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -29,9 +28,8 @@
 #include <unistd.h>
 
 #include "core/parse.h"
+#include "hist.h"
 
-#define BUCKET_US 10
-#define NBUCKETS 100000           /* 10 us buckets up to 1 s */
 
 struct agent {
     int fd;
@@ -58,7 +56,7 @@ static struct {
     struct ev_loop *loop;
     struct agent *a;
     unsigned long connected, joined, errors, sent, acks, closed, skipped;
-    unsigned long hist[NBUCKETS + 1];
+    struct hist hist;
     double start;
 } H;
 
@@ -165,8 +163,7 @@ static void on_line(struct agent *a, const char *line)
         if (sent < H.measure_from)
             return;
         double rtt = now_s() - sent;
-        long b = (long)(rtt * 1e6 / BUCKET_US);
-        H.hist[b < 0 ? 0 : b > NBUCKETS ? NBUCKETS : b]++;
+        hist_add(&H.hist, rtt);
     } else if (strstr(line, "\"welcome\"")) {
         a->joined = 1;
         H.joined++;
@@ -249,22 +246,6 @@ static int connect_agent(struct agent *a)
     return 0;
 }
 
-static double percentile(double p)
-{
-    unsigned long total = 0, seen = 0;
-    for (int i = 0; i <= NBUCKETS; i++)
-        total += H.hist[i];
-    if (!total)
-        return 0;
-    unsigned long want = (unsigned long)ceil(p * (double)total);
-    for (int i = 0; i <= NBUCKETS; i++) {
-        seen += H.hist[i];
-        if (seen >= want)
-            return (i + 1) * BUCKET_US / 1000.0;
-    }
-    return NBUCKETS * BUCKET_US / 1000.0;
-}
-
 static void stop_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)w;
@@ -310,13 +291,14 @@ struct totals {
 static void print_json(void)
 {
     double d = H.duration > 0 ? H.duration : 1;
+    const struct hist *h = &H.hist;
     printf("{\"agents\":%d,\"connected\":%lu,\"joined\":%lu,\"errors\":%lu,"
            "\"heartbeats\":%lu,\"skipped\":%lu,\"acks\":%lu,\"duration_s\":%.3f,\"heartbeats_per_s\":%.1f,"
            "\"acks_per_s\":%.1f,\"rtt_p50_ms\":%.3f,\"rtt_p90_ms\":%.3f,\"rtt_p99_ms\":%.3f,"
            "\"rtt_max_ms\":%.3f,\"procs\":%d}\n",
            H.agents, H.connected, H.joined, H.errors, H.sent, H.skipped, H.acks, H.duration, H.sent / d,
-           H.acks / d, percentile(0.5), percentile(0.9), percentile(0.99), percentile(1.0),
-           H.procs);
+           H.acks / d, hist_percentile(h, 0.5), hist_percentile(h, 0.9), hist_percentile(h, 0.99),
+           hist_percentile(h, 1.0), H.procs);
 }
 
 static void run_procs(void)
@@ -335,18 +317,18 @@ static void run_procs(void)
             run_agents(first, n > 0 ? n : 0);
             struct totals t = {H.connected, H.joined, H.errors, H.sent, H.acks, H.closed,
                                H.skipped, H.duration};
-            if (write(pipefd[1], &t, sizeof(t)) < 0 || write(pipefd[1], H.hist, sizeof(H.hist)) < 0)
+            if (write(pipefd[1], &t, sizeof(t)) < 0 || write(pipefd[1], &H.hist, sizeof(H.hist)) < 0)
                 _exit(1);
             _exit(0);
         }
         close(pipefd[1]);
         fds[p] = pipefd[0];
     }
-    static unsigned long hist[NBUCKETS + 1];
+    static struct hist hist;
     for (int p = 0; p < H.procs; p++) {
         struct totals t;
         FILE *f = fdopen(fds[p], "r");
-        if (fread(&t, sizeof(t), 1, f) == 1 && fread(hist, sizeof(hist), 1, f) == 1) {
+        if (fread(&t, sizeof(t), 1, f) == 1 && fread(&hist, sizeof(hist), 1, f) == 1) {
             H.connected += t.connected;
             H.joined += t.joined;
             H.errors += t.errors;
@@ -355,8 +337,7 @@ static void run_procs(void)
             H.skipped += t.skipped;
             if (t.duration > H.duration)
                 H.duration = t.duration;
-            for (int i = 0; i <= NBUCKETS; i++)
-                H.hist[i] += hist[i];
+            hist_merge(&H.hist, &hist);
         }
         fclose(f);
         waitpid(pids[p], NULL, 0);

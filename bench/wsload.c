@@ -11,7 +11,6 @@
 #include <ev.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -23,9 +22,8 @@
 #include <unistd.h>
 
 #include "core/parse.h"
+#include "hist.h"
 
-#define BUCKET_US 10
-#define NBUCKETS 100000
 #define RING 4096
 
 struct client {
@@ -46,7 +44,7 @@ static struct {
     ev_timer hb;
     unsigned long seq, sent, delivered, upgraded, errors;
     double sent_at[RING];
-    unsigned long hist[NBUCKETS + 1];
+    struct hist hist;
 } W;
 
 static double now_s(void)
@@ -97,8 +95,7 @@ static void record(const char *msg, size_t n)
     if (seq == 0 || seq + RING <= W.seq)
         return;
     double lat = now_s() - W.sent_at[seq % RING];
-    long b = (long)(lat * 1e6 / BUCKET_US);
-    W.hist[b < 0 ? 0 : b > NBUCKETS ? NBUCKETS : b]++;
+    hist_add(&W.hist, lat);
     W.delivered++;
 }
 
@@ -218,18 +215,6 @@ static int open_client(struct client *c)
     return 0;
 }
 
-static double percentile(double p)
-{
-    unsigned long total = 0, seen = 0;
-    for (int i = 0; i <= NBUCKETS; i++)
-        total += W.hist[i];
-    unsigned long want = (unsigned long)ceil(p * (double)total);
-    for (int i = 0; total && i <= NBUCKETS; i++)
-        if ((seen += W.hist[i]) >= want)
-            return (i + 1) * BUCKET_US / 1000.0;
-    return 0;
-}
-
 static void stop_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)w;
@@ -297,9 +282,11 @@ int main(int argc, char **argv)
     ev_timer_init(&stop, stop_cb, W.duration + 0.2, 0.);
     ev_timer_start(W.loop, &stop);
     ev_run(W.loop, 0);
+    const struct hist *h = &W.hist;
     printf("{\"clients\":%d,\"upgraded\":%lu,\"errors\":%lu,\"heartbeats\":%lu,\"deliveries\":%lu,"
            "\"expected\":%lu,\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f}\n",
            W.clients, W.upgraded, W.errors, W.sent, W.delivered, W.sent * W.upgraded,
-           percentile(0.5), percentile(0.9), percentile(0.99), percentile(1.0));
+           hist_percentile(h, 0.5), hist_percentile(h, 0.9), hist_percentile(h, 0.99),
+           hist_percentile(h, 1.0));
     return W.errors ? 1 : 0;
 }
