@@ -9,6 +9,9 @@ packages=(
   libinih-dev libssl-dev libsystemd-dev libcmocka-dev libcurl4-openssl-dev
   redis-server redis-tools
   python3 python3-pytest python3-requests python3-websocket python3-redis
+  python3-graphql-core python3-selenium python3-yaml chromium chromium-driver
+  libedit-dev libjs-chart.js libjs-dygraphs
+  redis-sentinel openssl tmux
   prometheus
   procps curl netcat-openbsd
 )
@@ -34,7 +37,7 @@ export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq >/dev/null
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Debian starts services on install; Gantry starts its own private servers.
-for svc in redis-server prometheus nginx; do
+for svc in redis-server redis-sentinel prometheus nginx; do
   if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
     $sudo systemctl stop "$svc" >/dev/null 2>&1 || echo "deps: could not stop $svc" >&2
   fi
