@@ -26,4 +26,11 @@ check http core reactor store proto
 check agent core proto
 check cli core
 check replay core proto
+# store/ is the only door to Redis: nobody else sees hiredis, RESP or the
+# store's internals.
+while IFS= read -r line; do
+  echo "layers: ${line%%:*} reaches into Redis (${line#*:}); ask store/ (store.h, reads.h)"
+  fail=1
+done < <(grep -rnE '#include [<"](hiredis/|store/store_int\.h|store/resp\.h|store/keys\.h)' src \
+           --include='*.[ch]' | grep -v '^src/store/')
 exit $fail

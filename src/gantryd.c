@@ -41,7 +41,6 @@ static struct {
     struct http_server *http;
     struct cluster cl;
     char master_id[128];
-    ev_timer agents_gate;         /* accept agents once recovered, or soon */
     struct api_env api;
     ev_signal sigterm, sigint, sighup;
     ev_timer stop_timer;
@@ -212,11 +211,6 @@ static void cluster_settings(const struct config *cfg, struct cluster_config *cc
     cc->policy = sched_policy_find(cfg->scheduler_policy);
 }
 
-static int after_durable(void (*fn)(void *ud), void *ud)
-{
-    return store_barrier(fn, ud);
-}
-
 static void store_settings(const struct config *cfg, struct store_config *st)
 {
     long maxlen;
@@ -224,6 +218,8 @@ static void store_settings(const struct config *cfg, struct store_config *st)
     config_parse_retention(cfg->redis_telemetry_retention, &age, &maxlen);
     st->url = cfg->redis_url;
     st->connect_timeout = cfg->redis_connect_timeout;
+    st->reply_timeout = cfg->redis_reply_timeout;
+    st->tasks_history = cfg->tasks_history;
     st->backlog = cfg->redis_backlog;
     st->max_inflight = cfg->redis_max_inflight;
     st->retention_age = age;
@@ -235,7 +231,8 @@ static void store_settings(const struct config *cfg, struct store_config *st)
 
 static void session_settings(const struct config *cfg, struct session_config *sc)
 {
-    sc->after_durable = after_durable;
+    sc->write_seq = store_seq;
+    sc->when_stored = store_when_stored;
     sc->token = cfg->agents_token;
     sc->max_frame = cfg->agents_max_frame;
     sc->hello_timeout = cfg->agents_hello_timeout;
@@ -418,34 +415,17 @@ static int start_agents(char *err, size_t errlen)
     return 0;
 }
 
-/* Agents are let in once the store has rebuilt the cluster, so their
- * hellos meet the tasks they hold; if Redis is away, after a short wait. */
-static void open_agents(void)
-{
-    if (ev_is_active(&G.agents_gate)) {
-        ev_timer_stop(G.loop, &G.agents_gate);
-        ev_ref(G.loop);
-    }
-    if (!G.stopping && G.agent_ls.fd >= 0 && !ev_is_active(&G.agent_ls.io))
-        listener_start(&G.agent_ls);
-}
-
-static void agents_gate_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-    (void)loop;
-    (void)w;
-    (void)revents;
-    log_warn("redis is not answering: accepting agents now; state will be merged "
-             "from redis when it returns");
-    ev_ref(G.loop);
-    listener_start(&G.agent_ls);
-}
-
+/* Agents are let in, and the scheduler runs, only once the store has
+ * rebuilt the cluster: hellos then meet the tasks they hold, and nothing is
+ * placed twice. Until then gantryd serves reads and answers 503 to
+ * changes. */
 static void on_recovered(int workers, int tasks)
 {
     (void)workers;
     (void)tasks;
-    open_agents();
+    if (!G.stopping && G.agent_ls.fd >= 0 && !ev_is_active(&G.agent_ls.io))
+        listener_start(&G.agent_ls);
+    driver_hold(0);
     driver_kick();
 }
 
@@ -455,10 +435,8 @@ static int start_store(char *err, size_t errlen)
     store_settings(&G.cfg, &stc);
     if (store_start(G.loop, &stc, &G.cl, err, errlen) < 0)
         return -1;
-    store_recover_init(&G.cl, on_recovered);
-    ev_timer_init(&G.agents_gate, agents_gate_cb, 2 * G.cfg.redis_connect_timeout + 1, 0.);
-    ev_timer_start(G.loop, &G.agents_gate);
-    ev_unref(G.loop);
+    store_recover_init(&G.cl, &stc, on_recovered);
+    driver_hold(1);
     return 0;
 }
 
@@ -468,10 +446,7 @@ static void shutdown_all(void)
     notify_watchdog_stop(G.loop);
     driver_stop();
     session_server_stop();
-    if (ev_is_active(&G.agents_gate)) {
-        ev_ref(G.loop);
-        ev_timer_stop(G.loop, &G.agents_gate);
-    }
+    store_recover_stop();
     listener_close_all(&G.http_ls, 0);
     listener_close_all(&G.agent_ls, 0);
     reactor_shutdown();
@@ -480,7 +455,6 @@ static void shutdown_all(void)
     cluster_free(&G.cl);
     http_server_free(G.http);
     router_reset();
-    api_tasks_free();
     api_workers_free();
     auth_free();
     config_free(&G.cfg);

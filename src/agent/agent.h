@@ -37,6 +37,7 @@ struct agent_task {
     struct dict_node by_id;
     char id[TASK_ID_MAX];
     json_t *record;               /* the task as assigned */
+    int attempt;                  /* the assignment ("attempts" as assigned) */
     pid_t pid;
     int docker;
     int out_fd, err_fd;

@@ -80,9 +80,9 @@ static void send_log(struct agent_task *t, int stream, const char *p, size_t n)
         return;
     struct buf clean = BUF_INIT;
     if (utf8_sanitize(joined, len, &clean) == 0)
-        link_send(json_pack("{s:s,s:s,s:s,s:s%,s:f}", "type", "log", "task_id", t->id,
-                            "stream", stream ? "stderr" : "stdout", "data",
-                            buf_start(&clean), clean.len, "ts", time_wall()),
+        link_send(json_pack("{s:s,s:s,s:i,s:s,s:s%,s:f}", "type", "log", "task_id", t->id,
+                            "attempt", t->attempt, "stream", stream ? "stderr" : "stdout",
+                            "data", buf_start(&clean), clean.len, "ts", time_wall()),
                   1);
     buf_free(&clean);
 }
@@ -140,6 +140,10 @@ static void child_cb(struct ev_loop *loop, ev_child *w, int revents)
     t->wait_status = w->rstatus;
     ev_timer_stop(loop, &t->timeout);
     ev_timer_stop(loop, &t->kill_timer);
+    /* What the task left running in its process group does not outlive it
+     * (its main process is gone: a clean-up it meant to do is done). */
+    if (!t->docker)
+        kill(-t->pid, SIGKILL);
     /* Children of the task may hold its pipes open: wait a little only. */
     ev_timer_init(&t->timeout, drain_cb, DRAIN_AFTER_EXIT, 0.);
     t->timeout.data = t;
@@ -172,8 +176,9 @@ static void decide_result(struct agent_task *t)
 
 static void send_result(struct agent_task *t)
 {
-    json_t *f = json_pack("{s:s,s:s,s:s,s:f}", "type", "task_finished", "task_id", t->id,
-                          "status", task_status_name(t->result), "finished_at", time_wall());
+    json_t *f = json_pack("{s:s,s:s,s:i,s:s,s:f}", "type", "task_finished", "task_id", t->id,
+                          "attempt", t->attempt, "status", task_status_name(t->result),
+                          "finished_at", time_wall());
     if (t->has_exit)
         json_object_set_new(f, "exit_code", json_integer(t->exit_code));
     if (t->reason[0])
@@ -196,12 +201,14 @@ static void finish(struct agent_task *t)
     send_result(t);
 }
 
+/* The grace is over: SIGKILL to the whole group, whatever its first
+ * process did meanwhile (children that ignore SIGTERM go too). */
 static void kill_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)loop;
     (void)revents;
     struct agent_task *t = w->data;
-    if (!t->exited)
+    if (t->pid > 0)
         kill(-t->pid, SIGKILL);
 }
 
@@ -277,6 +284,8 @@ static struct agent_task *task_new(const char *id, json_t *record)
         return NULL;
     }
     t->record = json_incref(record);
+    json_t *attempts = json_object_get(record, "attempts");
+    t->attempt = json_is_integer(attempts) ? (int)json_integer_value(attempts) : -1;
     t->out_fd = t->err_fd = -1;
     ev_io_init(&t->out_io, pipe_cb, 0, EV_READ);
     ev_io_init(&t->err_io, pipe_cb, 0, EV_READ);
@@ -330,8 +339,8 @@ void runner_assign(json_t *task)
         ev_timer_start(A.loop, &t->timeout);
     }
     log_info("task %s started (pid %d, %s)", t->id, (int)t->pid, t->docker ? "docker" : "process");
-    link_send(json_pack("{s:s,s:s,s:i,s:f}", "type", "task_started", "task_id", t->id, "pid",
-                        (int)t->pid, "ts", t->started),
+    link_send(json_pack("{s:s,s:s,s:i,s:i,s:f}", "type", "task_started", "task_id", t->id,
+                        "attempt", t->attempt, "pid", (int)t->pid, "ts", t->started),
               1);
 }
 
@@ -364,7 +373,8 @@ json_t *runner_hello_tasks(void)
         struct agent_task *t = container_of(pos, struct agent_task, link);
         if (t->shutdown)
             continue;
-        json_array_append_new(a, json_pack("{s:s,s:s,s:O}", "task_id", t->id, "state",
+        json_array_append_new(a, json_pack("{s:s,s:i,s:s,s:O}", "task_id", t->id, "attempt",
+                                           t->attempt, "state",
                                            t->finished ? "finished" : "running", "task",
                                            t->record));
     }
@@ -382,8 +392,9 @@ json_t *runner_usage(void)
         int64_t rss = 0;
         if (t->exited || sysinfo_proc_usage(&t->meter, "/proc", t->pid, &cpu, &rss) < 0)
             continue;
-        json_array_append_new(a, json_pack("{s:s,s:f,s:I}", "task_id", t->id, "cpu_usage", cpu,
-                                           "memory_mib", (json_int_t)rss));
+        json_array_append_new(a, json_pack("{s:s,s:i,s:f,s:I}", "task_id", t->id, "attempt",
+                                           t->attempt, "cpu_usage", cpu, "memory_mib",
+                                           (json_int_t)rss));
     }
     return a;
 }

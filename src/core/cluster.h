@@ -57,6 +57,7 @@ struct hb_gpu {
 
 struct hb_task {
     const char *task_id;
+    int attempt;                  /* the assignment it runs, or -1 */
     double cpu_usage;
     int64_t memory_mib;
 };
@@ -86,6 +87,7 @@ enum cluster_event_type {
     CE_TASK_CANCEL,               /* ask t's worker to stop it (grace) */
     CE_TASK_LOG,                  /* an output chunk of t */
     CE_TASK_EVICTED,              /* a finished t leaves memory; t freed after */
+    CE_TASK_DISOWN,               /* w runs a copy of task `data` it does not hold */
 };
 
 struct cluster_event {
@@ -183,16 +185,24 @@ struct task *cluster_task(const struct cluster *cl, const char *id);
 int cluster_submit(struct cluster *cl, struct task *t, double now);
 int cluster_adopt_task(struct cluster *cl, struct task *t, double now);
 int cluster_cancel(struct cluster *cl, struct task *t, double grace, double now);
+/* What an agent's word about a task came to. */
+enum cluster_task_rc {
+    TASK_APPLIED = 0,
+    TASK_IGNORED = 1,             /* already applied (a resent result) */
+    TASK_UNKNOWN = -1,
+    TASK_NOT_HELD = -2,           /* not this worker's, or not this attempt */
+};
 int cluster_task_started(struct cluster *cl, struct worker *w, const char *id,
-                         double now);
+                         int attempt, double now);
 int cluster_task_finished(struct cluster *cl, struct worker *w, const char *id,
-                          enum task_status status, int has_exit, int exit_code,
-                          const char *reason, double now);
+                          int attempt, enum task_status status, int has_exit,
+                          int exit_code, const char *reason, double now);
 int cluster_task_stopped(struct cluster *cl, struct worker *w, const char *id,
                          double now);
+void cluster_requeue(struct cluster *cl, struct task *t, const char *why, double now);
 int cluster_task_log(struct cluster *cl, struct worker *w, const char *id,
-                     const char *stream, const char *data, size_t len,
-                     double now);
+                     int attempt, const char *stream, const char *data,
+                     size_t len, double now);
 int cluster_schedule(struct cluster *cl, double now, double budget);
 int cluster_pending(const struct cluster *cl);
 

@@ -39,8 +39,20 @@ static int set_capacity(struct cluster *cl, struct worker *w, const struct hello
     return 0;
 }
 
-/* One entry of the hello's task list: adopt it, or tell the agent to stop
- * it. */
+/* The assignment an entry of the hello's task list runs: "attempt", or
+ * the "attempts" of the record the agent was given; -1 when unsaid. */
+static int entry_attempt(json_t *entry)
+{
+    json_t *a = json_object_get(entry, "attempt");
+    if (!json_is_integer(a))
+        a = json_object_get(json_object_get(entry, "task"), "attempts");
+    return json_is_integer(a) && json_integer_value(a) >= 0 &&
+           json_integer_value(a) < 1000000 ? (int)json_integer_value(a) : -1;
+}
+
+/* One entry of the hello's task list: adopt it when w holds it (or held it
+ * last and nobody has it since), else tell the agent to stop its copy. A
+ * task the cluster does not know is never taken from the agent's word. */
 static void adopt_one(struct cluster *cl, struct worker *w, json_t *entry,
                       double now, json_t *adopt, json_t *cancel)
 {
@@ -49,38 +61,13 @@ static void adopt_one(struct cluster *cl, struct worker *w, json_t *entry,
     int running = !state || strcmp(state, "running") == 0;
     if (!id)
         return;
-    struct task *t = cluster_task(cl, id);
-    if (!t) {
-        /* Unknown here (a master without its store): take the agent's
-         * record of it, on this worker. */
-        struct task_error err;
-        json_t *rec = json_object_get(entry, "task");
-        t = rec ? task_restore(rec, &err) : NULL;
-        if (!t || task_status_terminal(t->status) || cluster_insert_task(cl, t) < 0) {
-            task_free(t);
-            if (running)
-                json_array_append_new(cancel, json_string(id));
-            return;
-        }
-    }
-    if (task_status_terminal(t->status)) {
+    int rc;
+    struct task *t = cluster_held_task(cl, w, id, entry_attempt(entry), running, now, &rc);
+    if (!t || rc != TASK_APPLIED) {
         if (running)
             json_array_append_new(cancel, json_string(id));
         return;
     }
-    if (t->worker && t->worker != w) {
-        /* Requeued and placed elsewhere meanwhile: that run wins. */
-        if (running)
-            json_array_append_new(cancel, json_string(id));
-        return;
-    }
-    if (t->status == TS_QUEUED) {
-        /* Requeued when the worker was lost, yet it ran on: it stays. */
-        cluster_dequeue(cl, t);
-        cluster_set_status(cl, t, TS_ASSIGNED, now);
-    }
-    if (!t->worker)
-        cluster_attach(cl, t, w, now);
     t->adopted = 1;
     if (t->status != TS_RUNNING && running)
         cluster_set_status(cl, t, TS_RUNNING, now);
@@ -170,6 +157,25 @@ static void merge_gpu(struct worker *w, const struct hb_gpu *g, double ts)
         wg->last_ts = ts;
 }
 
+/* A task w says it runs: its usage when w holds it; otherwise (requeued
+ * and placed elsewhere while w was away, cancelled meanwhile, unknown)
+ * w is told to stop that copy, so a resumed worker never finishes a task
+ * a second time. */
+static void heartbeat_task(struct cluster *cl, struct worker *w, const struct hb_task *h,
+                           double now)
+{
+    int rc;
+    struct task *t = cluster_held_task(cl, w, h->task_id, h->attempt, 1, now, &rc);
+    if (t && rc == TASK_APPLIED) {
+        t->usage_cpu = h->cpu_usage;
+        t->usage_mem_mib = h->memory_mib;
+        return;
+    }
+    struct cluster_event ev = {.type = CE_TASK_DISOWN, .w = w, .data = h->task_id,
+                               .len = strlen(h->task_id), .now = now};
+    cluster_emit(cl, &ev);
+}
+
 /* A heartbeat from w's agent: O(1) in the cluster's size. Updates the
  * telemetry, moves w to the tail of the heartbeat list, and makes it active
  * again if it was not. */
@@ -195,13 +201,8 @@ void cluster_heartbeat(struct cluster *cl, struct worker *w,
             nutil++;
         }
     }
-    for (int i = 0; i < hb->ntasks; i++) {
-        struct task *t = cluster_task(cl, hb->tasks[i].task_id);
-        if (t && t->worker == w) {
-            t->usage_cpu = hb->tasks[i].cpu_usage;
-            t->usage_mem_mib = hb->tasks[i].memory_mib;
-        }
-    }
+    for (int i = 0; i < hb->ntasks; i++)
+        heartbeat_task(cl, w, &hb->tasks[i], now);
     if (hb->has_gpu)
         w->gpu_usage = hb->gpu_usage;
     else if (nutil)

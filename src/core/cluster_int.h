@@ -14,13 +14,13 @@ void cluster_attach(struct cluster *cl, struct task *t, struct worker *w,
                     double now);
 void cluster_set_status(struct cluster *cl, struct task *t,
                         enum task_status st, double now);
-void cluster_requeue(struct cluster *cl, struct task *t, const char *why,
-                     double now);
 void cluster_requeue_worker_tasks(struct cluster *cl, struct worker *w,
                                   const char *why, double now);
 void cluster_enqueue(struct cluster *cl, struct task *t);
 void cluster_dequeue(struct cluster *cl, struct task *t);
 int cluster_queue_init(struct cluster *cl);
 int cluster_insert_task(struct cluster *cl, struct task *t);
+struct task *cluster_held_task(struct cluster *cl, struct worker *w, const char *id,
+                               int attempt, int running, double now, int *rc);
 
 #endif

@@ -276,6 +276,48 @@ int cluster_cancel(struct cluster *cl, struct task *t, double grace, double now)
     return 0;
 }
 
+/* Takes back a task that was requeued from w (w was lost) and has not been
+ * placed since: w still runs the copy of that assignment, so it keeps it
+ * rather than the task running twice. */
+static void retake(struct cluster *cl, struct task *t, struct worker *w, int running,
+                   double now)
+{
+    cluster_dequeue(cl, t);
+    cluster_attach(cl, t, w, now);
+    cluster_set_status(cl, t, running ? TS_RUNNING : TS_ASSIGNED, now);
+}
+
+/* Resolves what w says about task id in assignment `attempt` (-1: not
+ * said): the task when w holds it in that assignment, or held it last and
+ * nobody has it since (then it is taken back; running: the copy runs).
+ * Otherwise NULL with *rc TASK_UNKNOWN or TASK_NOT_HELD; a finished task
+ * comes back with *rc TASK_IGNORED. An agent's word never moves a task
+ * that another worker or another assignment holds. */
+struct task *cluster_held_task(struct cluster *cl, struct worker *w, const char *id,
+                               int attempt, int running, double now, int *rc)
+{
+    struct task *t = cluster_task(cl, id);
+    *rc = TASK_APPLIED;
+    if (!t) {
+        *rc = TASK_UNKNOWN;
+        return NULL;
+    }
+    if (task_status_terminal(t->status)) {
+        *rc = TASK_IGNORED;
+        return t;
+    }
+    int same = attempt < 0 || attempt == t->attempts;
+    if (t->worker == w && same)
+        return t;
+    if (!t->worker && t->status == TS_QUEUED && same && t->attempts > 0 &&
+        strcmp(t->worker_id, w->id) == 0) {
+        retake(cl, t, w, running, now);
+        return t;
+    }
+    *rc = TASK_NOT_HELD;
+    return NULL;
+}
+
 /* The agent stopped t because the agent itself is stopping: t goes back to
  * the queue at once. Returns 0, or -1 when t is not w's. */
 int cluster_task_stopped(struct cluster *cl, struct worker *w, const char *id,
@@ -288,34 +330,33 @@ int cluster_task_stopped(struct cluster *cl, struct worker *w, const char *id,
     return 0;
 }
 
-/* The agent started t. Returns 0, or -1 when t is not w's. */
+/* The agent started t. Returns an enum cluster_task_rc. */
 int cluster_task_started(struct cluster *cl, struct worker *w, const char *id,
-                         double now)
+                         int attempt, double now)
 {
-    struct task *t = cluster_task(cl, id);
-    if (!t || t->worker != w)
-        return -1;
-    if (t->status == TS_ASSIGNED)
+    int rc;
+    struct task *t = cluster_held_task(cl, w, id, attempt, 1, now, &rc);
+    if (t && rc == TASK_APPLIED && t->status == TS_ASSIGNED)
         cluster_set_status(cl, t, TS_RUNNING, now);
-    return 0;
+    return rc;
 }
 
-/* The agent reports t's end. Applied once: a result for a task already
- * finished, or now placed on another worker, is ignored. Returns 0 when
- * applied, 1 when ignored, -1 when t is unknown. */
+/* The agent reports t's end. Applied once, and only from the worker and
+ * assignment that hold it: a result for a task already finished is
+ * TASK_IGNORED (the agent resent it), one for a task it does not hold is
+ * TASK_NOT_HELD and changes nothing. Returns an enum cluster_task_rc. */
 int cluster_task_finished(struct cluster *cl, struct worker *w, const char *id,
-                          enum task_status status, int has_exit, int exit_code,
-                          const char *reason, double now)
+                          int attempt, enum task_status status, int has_exit,
+                          int exit_code, const char *reason, double now)
 {
-    struct task *t = cluster_task(cl, id);
-    if (!t)
-        return -1;
-    if (task_status_terminal(t->status) || (t->worker && t->worker != w))
-        return 1;
+    int rc;
+    struct task *t = cluster_held_task(cl, w, id, attempt, 1, now, &rc);
+    if (!t || rc != TASK_APPLIED)
+        return rc;
     if (!task_status_terminal(status))
         status = TS_FAILED;
     finish(cl, t, status, has_exit, exit_code, reason, now);
-    return 0;
+    return TASK_APPLIED;
 }
 
 /* Log records: [seq][ms][ts][stream][len][data]. The id (ms, seq) grows
@@ -351,15 +392,19 @@ static void log_append(struct cluster *cl, struct task *t, int stream,
 }
 
 /* Output from t's process on its agent. Kept in t's bounded memory buffer
- * and handed to observers. Returns 0, or -1 when t is unknown. */
+ * and handed to observers. Only the worker that holds t may write into its
+ * log (a finished task takes the lines its end left in flight). Returns an
+ * enum cluster_task_rc. */
 int cluster_task_log(struct cluster *cl, struct worker *w, const char *id,
-                     const char *stream, const char *data, size_t len,
-                     double now)
+                     int attempt, const char *stream, const char *data,
+                     size_t len, double now)
 {
-    struct task *t = cluster_task(cl, id);
-    (void)w;
-    if (!t)
-        return -1;
+    int rc;
+    struct task *t = cluster_held_task(cl, w, id, attempt, 1, now, &rc);
+    if (t && rc == TASK_IGNORED && strcmp(t->worker_id, w->id) != 0)
+        rc = TASK_NOT_HELD;
+    if (!t || rc == TASK_NOT_HELD)
+        return rc;
     int s = strcmp(stream, "stderr") == 0 ? 2 : 1;
     log_append(cl, t, s, data, (uint32_t)len, now);
     struct cluster_event ev = {.type = CE_TASK_LOG, .t = t, .w = t->worker,
@@ -368,7 +413,7 @@ int cluster_task_log(struct cluster *cl, struct worker *w, const char *id,
                                .log_ms = t->log_ms,
                                .now = now};
     cluster_emit(cl, &ev);
-    return 0;
+    return TASK_APPLIED;
 }
 
 /* Iterates t's buffered log records from *pos (start at 0). Returns 1 with

@@ -37,6 +37,7 @@ struct config {
     char *redis_telemetry_retention;
     size_t redis_backlog;
     double redis_connect_timeout;
+    double redis_reply_timeout;
     long redis_max_inflight;
     long redis_logs_maxlen;
     long redis_events_maxlen;
@@ -51,6 +52,7 @@ struct config {
     long tasks_max_queued;
     size_t tasks_log_buffer;
     double tasks_cancel_grace;
+    long tasks_history;
     /* [log] */
     char *log_level;
 };

@@ -33,7 +33,6 @@ int api_workers_register(void);
 int api_history_register(void);
 int api_gpus_register(void);
 int api_meta_register(void);
-void api_tasks_free(void);
 void api_workers_free(void);
 
 /* Shared by the handlers (api_util.c). */
@@ -44,6 +43,6 @@ int api_reply_field_error(struct http_req *req, int status, const char *code,
                           const char *field, const char *message);
 double api_now(void);
 int api_parse_stream_id(const char *s, char *out, size_t outlen);
-json_t *api_stream_entries(const redisReply *r, const char **last_id);
+json_t *api_entries_json(const struct store_entry *e, size_t n);
 
 #endif

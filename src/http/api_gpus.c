@@ -127,29 +127,28 @@ static int get_gpu(struct http_req *req)
     return http_reply_json(req, 200, json_pack("{s:b,s:o}", "success", 1, "data", d));
 }
 
-static void telemetry_reply(redisReply *r, uint64_t conn_id, uint64_t seq)
+static void telemetry_reply(int ok, const struct store_entry *e, size_t n, uint64_t conn_id,
+                            uint64_t seq)
 {
     struct http_req *req = http_req_find(conn_id, seq);
     if (!req)
         return;
     struct worker_gpu *g = cluster_gpu(api_env->cl, req->params[0]);
-    if (!r || r->type != REDIS_REPLY_ARRAY || !g) {
+    if (!ok || !g) {
         http_reply_error(req, 503, "REDIS_UNAVAILABLE", "could not read samples from redis");
         return;
     }
     json_t *data = json_array();
-    for (size_t i = 0; i < r->elements; i++) {
-        const redisReply *e = r->element[i], *f = e->element[1];
+    for (size_t i = 0; i < n; i++) {
         json_t *s = json_pack("{s:o,s:i,s:s,s:s,s:s,s:s}", "timestamp",
-                              view_time(strtoll(e->element[0]->str, NULL, 10) / 1000.0),
-                              "gpu_id", g->info.index, "uuid", g->info.uuid, "device",
-                              g->info.device, "model_name", g->info.model, "hostname",
-                              g->w->hostname);
-        for (size_t k = 0; k + 1 < f->elements; k += 2) {
-            int m = gpu_metric_by_dcgm(f->element[k]->str);
+                              view_time(e[i].ms / 1000.0), "gpu_id", g->info.index, "uuid",
+                              g->info.uuid, "device", g->info.device, "model_name", g->info.model,
+                              "hostname", g->w->hostname);
+        for (size_t k = 0; k < e[i].nfields; k++) {
+            int m = gpu_metric_by_dcgm(e[i].fields[k].name);
             if (m >= 0)
                 json_object_set_new(s, gpu_metric_names[m].api,
-                                    view_number(strtod(f->element[k + 1]->str, NULL)));
+                                    view_number(strtod(e[i].fields[k].value, NULL)));
         }
         json_array_append_new(data, s);
     }
@@ -188,20 +187,12 @@ static int get_gpu_telemetry(struct http_req *req)
         return http_reply_error(req, 400, "INVALID_TIME_RANGE", "end_time is before start_time");
     if (!find_gpu(req))
         return 0;
-    struct resp_cmd *c = store_cmd();
-    resp_str(c, "XRANGE");
-    resp_fmt(c, "gantry:gpu:%s", req->params[0]);
-    if (hs)
-        resp_fmt(c, "%lld", (long long)start);
-    else
-        resp_str(c, "-");
-    if (he)
-        resp_fmt(c, "%lld", (long long)end);
-    else
-        resp_str(c, "+");
-    resp_str(c, "COUNT");
-    resp_fmt(c, "%ld", limit ? limit : 1);
-    if (store_read(c, telemetry_reply, req->conn_id, req->seq) < 0)
+    char from[32], to[32];
+    snprintf(from, sizeof(from), "%lld", (long long)start);
+    snprintf(to, sizeof(to), "%lld", (long long)end);
+    struct store_range r = {hs ? from : NULL, he ? to : NULL, 0, limit ? limit : 1, 0};
+    if (store_read_range(STREAM_GPU, req->params[0], &r, telemetry_reply, req->conn_id,
+                         req->seq) < 0)
         return http_reply_error(req, 503, "REDIS_UNAVAILABLE",
                                 "samples live in redis, which is not connected");
     return HTTP_ASYNC;

@@ -21,34 +21,23 @@ static int parse_time_param(struct http_req *req, const char *name, double *out)
     return 1;
 }
 
-/* Turns ms in an entry id into an RFC 3339 time. */
-static json_t *id_time(const char *id)
-{
-    return view_time(strtoll(id, NULL, 10) / 1000.0);
-}
-
-static void metrics_reply(redisReply *r, uint64_t conn_id, uint64_t seq)
+static void metrics_reply(int ok, const struct store_entry *e, size_t n, uint64_t conn_id,
+                          uint64_t seq)
 {
     struct http_req *req = http_req_find(conn_id, seq);
     if (!req)
         return;
-    if (!r || r->type != REDIS_REPLY_ARRAY) {
+    if (!ok) {
         http_reply_error(req, 503, "REDIS_UNAVAILABLE", "could not read history from redis");
         return;
     }
-    const char *last = NULL;
-    json_t *entries = api_stream_entries(r, &last);
-    size_t i;
-    json_t *e;
-    json_array_foreach(entries, i, e) {
-        const char *k;
-        json_t *v;
-        void *tmp;
-        json_object_foreach_safe(e, tmp, k, v) {
-            if (strcmp(k, "id") != 0)
-                json_object_set_new(e, k, view_number(strtod(json_string_value(v), NULL)));
-        }
-        json_object_set_new(e, "timestamp", id_time(json_string_value(json_object_get(e, "id"))));
+    json_t *entries = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_pack("{s:s,s:o}", "id", e[i].id, "timestamp", view_time(e[i].ms / 1000.0));
+        for (size_t k = 0; k < e[i].nfields; k++)
+            json_object_set_new(o, e[i].fields[k].name,
+                                view_number(strtod(e[i].fields[k].value, NULL)));
+        json_array_append_new(entries, o);
     }
     http_reply_json(req, 200, json_pack("{s:s,s:I,s:o}", "worker_id", req->params[0], "count",
                                         (json_int_t)json_array_size(entries), "metrics", entries));
@@ -68,50 +57,42 @@ static int get_worker_metrics(struct http_req *req)
         return http_reply_error(req, 400, "INVALID_TIME_RANGE", "end_time is before start_time");
     if (!cluster_worker(api_env->cl, req->params[0]))
         return http_reply_error(req, 404, "WORKER_NOT_FOUND", "no worker %s", req->params[0]);
-    struct resp_cmd *c = store_cmd();
-    resp_str(c, "XRANGE");
-    resp_fmt(c, "gantry:telemetry:%s", req->params[0]);
-    if (hs)
-        resp_fmt(c, "%lld", (long long)time_ms(start));
-    else
-        resp_str(c, "-");
-    if (he)
-        resp_fmt(c, "%lld", (long long)time_ms(end));
-    else
-        resp_str(c, "+");
-    resp_str(c, "COUNT");
-    resp_fmt(c, "%d", limit);
-    if (store_read(c, metrics_reply, req->conn_id, req->seq) < 0)
+    char from[32], to[32];
+    snprintf(from, sizeof(from), "%lld", (long long)time_ms(start));
+    snprintf(to, sizeof(to), "%lld", (long long)time_ms(end));
+    struct store_range r = {hs ? from : NULL, he ? to : NULL, 0, limit, 0};
+    if (store_read_range(STREAM_WORKER_TELEMETRY, req->params[0], &r, metrics_reply,
+                         req->conn_id, req->seq) < 0)
         return http_reply_error(req, 503, "REDIS_UNAVAILABLE",
                                 "history lives in redis, which is not connected");
     return HTTP_ASYNC;
 }
 
-static void events_reply(redisReply *r, uint64_t conn_id, uint64_t seq)
+static void events_reply(int ok, const struct store_entry *e, size_t n, uint64_t conn_id,
+                         uint64_t seq)
 {
     struct http_req *req = http_req_find(conn_id, seq);
     if (!req)
         return;
-    if (!r || r->type != REDIS_REPLY_ARRAY) {
+    if (!ok) {
         http_reply_error(req, 503, "REDIS_UNAVAILABLE", "could not read events from redis");
         return;
     }
     char since[48] = "";
     http_query_param(req, "since", since, sizeof(since));
-    const char *last = NULL;
-    json_t *events = api_stream_entries(r, &last);
+    json_t *events = api_entries_json(e, n);
     size_t i;
-    json_t *e;
-    json_array_foreach(events, i, e) {
+    json_t *ev;
+    json_array_foreach(events, i, ev) {
         static const char *const ints[] = {"attempts", "exit_code"};
         for (int k = 0; k < 2; k++) {
-            json_t *v = json_object_get(e, ints[k]);
+            json_t *v = json_object_get(ev, ints[k]);
             if (v)
-                json_object_set_new(e, ints[k], json_integer(strtoll(json_string_value(v), NULL, 10)));
+                json_object_set_new(ev, ints[k], json_integer(strtoll(json_string_value(v), NULL, 10)));
         }
     }
     http_reply_json(req, 200, json_pack("{s:o,s:s?}", "events", events, "next",
-                                        last ? last : since[0] ? since : NULL));
+                                        n ? e[n - 1].id : since[0] ? since : NULL));
 }
 
 /* GET /api/events?since=&limit= : gantry:events oldest first, after the
@@ -124,17 +105,8 @@ static int get_events(struct http_req *req)
         return 0;
     if (api_query_limit(req, 100, 10000, &limit) < 0)
         return 0;
-    struct resp_cmd *c = store_cmd();
-    resp_str(c, "XRANGE");
-    resp_str(c, "gantry:events");
-    if (since[0])
-        resp_fmt(c, "(%s", since);
-    else
-        resp_str(c, "-");
-    resp_str(c, "+");
-    resp_str(c, "COUNT");
-    resp_fmt(c, "%d", limit);
-    if (store_read(c, events_reply, req->conn_id, req->seq) < 0)
+    struct store_range r = {since[0] ? since : NULL, NULL, 1, limit, 0};
+    if (store_read_range(STREAM_EVENTS, "", &r, events_reply, req->conn_id, req->seq) < 0)
         return http_reply_error(req, 503, "REDIS_UNAVAILABLE",
                                 "events live in redis, which is not connected");
     return HTTP_ASYNC;

@@ -9,56 +9,54 @@
 #include "router.h"
 #include "views.h"
 
-/* Submissions answered once Redis holds them (a kill -9 then loses no
- * task that got its 201). */
-static struct {
-    struct held_reply {
-        struct api_later at;
-        char task_id[TASK_ID_MAX];
-    } *v;
-    size_t n, cap;
-    int waiting;
-} held;
-
-static void release_submissions(void *ud)
+/* A request answered once Redis holds the writes it stands for (a kill -9
+ * then loses no task that got its 201). Redis away or refusing: 503, and
+ * the task id, since the task is in memory and may still run. */
+static void submitted(int ok, uint64_t conn_id, uint64_t seq, const char *task_id)
 {
-    (void)ud;
-    held.waiting = 0;
-    for (size_t i = 0; i < held.n; i++) {
-        struct http_req *req = http_req_find(held.v[i].at.conn_id, held.v[i].at.seq);
-        if (req)
-            http_reply_json(req, 201, json_pack("{s:s,s:s}", "task_id", held.v[i].task_id,
-                                                "status", "queued"));
+    struct http_req *req = http_req_find(conn_id, seq);
+    if (!req)
+        return;
+    if (ok) {
+        http_reply_json(req, 201, json_pack("{s:s,s:s}", "task_id", task_id, "status", "queued"));
+        return;
     }
-    held.n = 0;
+    json_t *j = json_pack("{s:{s:s,s:s,s:s}}", "error", "code", "REDIS_UNAVAILABLE",
+                          "message", "redis did not confirm the task record; it is kept in memory "
+                          "and written when redis returns, so it may still run: look it up "
+                          "before submitting it again", "task_id", task_id);
+    http_reply_json(req, 503, j);
 }
 
-static int hold_reply(struct http_req *req, const char *task_id)
+/* Answers req through fn once the writes queued after `before` are in
+ * Redis. Returns HTTP_ASYNC, or replies 503 itself. */
+static int reply_when_stored(struct http_req *req, uint64_t before, store_done_fn fn,
+                             const char *task_id)
 {
-    if (held.n == held.cap) {
-        size_t cap = held.cap ? held.cap * 2 : 64;
-        struct held_reply *v = realloc(held.v, cap * sizeof(*v));
-        if (!v)
-            return -1;
-        held.v = v;
-        held.cap = cap;
-    }
-    held.v[held.n].at = (struct api_later){req->conn_id, req->seq};
-    snprintf(held.v[held.n].task_id, sizeof(held.v[held.n].task_id), "%s", task_id);
-    held.n++;
-    if (!held.waiting) {
-        held.waiting = 1;
-        if (store_barrier(release_submissions, NULL) < 0)
-            release_submissions(NULL);
-    }
+    if (store_failed_since(before))
+        return http_reply_error(req, 503, "REDIS_UNAVAILABLE",
+                                "a write for task %s could not be queued (out of memory)", task_id);
+    if (store_when_stored(before + 1, store_seq(), 0, fn, req->conn_id, req->seq, task_id) < 0)
+        return http_reply_error(req, 503, "UNAVAILABLE", "out of memory");
     return HTTP_ASYNC;
 }
 
-/* Frees what waits for the store (shutdown). */
-void api_tasks_free(void)
+/* Refuses a change while Redis cannot confirm it. Returns 0 when it may go
+ * ahead, else replies 503 and returns -1. */
+static int need_store(struct http_req *req)
 {
-    free(held.v);
-    memset(&held, 0, sizeof(held));
+    if (!store_up()) {
+        http_reply_error(req, 503, "REDIS_UNAVAILABLE", "%s",
+                         store_recovered() ? "redis is not connected; nothing was changed, retry later"
+                                           : "gantryd is still rebuilding its state from redis; retry later");
+        return -1;
+    }
+    if (!store_accepting()) {
+        http_reply_error(req, 503, "REDIS_BACKLOG_FULL",
+                         "the backlog of writes to redis is full; nothing was changed, retry later");
+        return -1;
+    }
+    return 0;
 }
 
 /* POST /api/tasks */
@@ -72,23 +70,23 @@ static int post_task(struct http_req *req)
         return http_reply_error(req, 429, "QUEUE_FULL", "%ld tasks are queued already (tasks.max_queued)",
                                 api_env->max_queued);
     }
-    if (!store_accepting()) {
-        json_decref(body);
-        return http_reply_error(req, 503, "REDIS_BACKLOG_FULL",
-                                "redis is away and the backlog for task state is full; retry later");
-    }
     struct task_defaults def = {api_env->max_attempts};
     struct task_error err;
     struct task *t = task_from_json(body, &def, &err);
     json_decref(body);
     if (!t)
         return api_reply_field_error(req, 422, "VALIDATION_FAILED", err.field, err.message);
+    if (need_store(req) < 0) {
+        task_free(t);
+        return 0;
+    }
+    uint64_t before = store_seq();
     if (cluster_submit(api_env->cl, t, api_now()) < 0) {
         task_free(t);
         return http_reply_error(req, 503, "UNAVAILABLE", "out of memory");
     }
     api_env->kick_scheduler();
-    return hold_reply(req, t->id);
+    return reply_when_stored(req, before, submitted, t->id);
 }
 
 static int list_filter(struct http_req *req, int *has_status, enum task_status *st,
@@ -149,16 +147,17 @@ static struct task *find_task(struct http_req *req)
     return t;
 }
 
-static void stored_task(redisReply *r, uint64_t conn_id, uint64_t seq)
+static void stored_task(int ok, json_t *record, uint64_t conn_id, uint64_t seq)
 {
     struct http_req *req = http_req_find(conn_id, seq);
     if (!req)
         return;
-    json_t *j = store_task_json(r);
-    if (!j)
+    if (!ok)
+        http_reply_error(req, 503, "REDIS_UNAVAILABLE", "could not read the task from redis");
+    else if (!record)
         http_reply_error(req, 404, "TASK_NOT_FOUND", "no task %s", req->params[0]);
     else
-        http_reply_json(req, 200, j);
+        http_reply_json(req, 200, json_incref(record));
 }
 
 /* GET /api/tasks/{id}: from memory, else (a finished task evicted from
@@ -168,26 +167,42 @@ static int get_task(struct http_req *req)
     struct task *t = cluster_task(api_env->cl, req->params[0]);
     if (t)
         return http_reply_json(req, 200, task_to_json(t));
-    struct resp_cmd *c = store_cmd();
-    resp_str(c, "HGETALL");
-    resp_fmt(c, "gantry:task:%s", req->params[0]);
-    if (strlen(req->params[0]) < TASK_ID_MAX && store_read(c, stored_task, req->conn_id, req->seq) == 0)
+    if (strlen(req->params[0]) < TASK_ID_MAX &&
+        store_read_task(req->params[0], stored_task, req->conn_id, req->seq) == 0)
         return HTTP_ASYNC;
     return http_reply_error(req, 404, "TASK_NOT_FOUND", "no task %s", req->params[0]);
 }
 
-/* DELETE /api/tasks/{id}: cancel. */
+static void cancelled(int ok, uint64_t conn_id, uint64_t seq, const char *task_id)
+{
+    struct http_req *req = http_req_find(conn_id, seq);
+    struct task *t = cluster_task(api_env->cl, task_id);
+    if (!req)
+        return;
+    if (!ok) {
+        http_reply_error(req, 503, "REDIS_UNAVAILABLE",
+                         "redis did not confirm the cancel of %s; it goes on in memory", task_id);
+        return;
+    }
+    http_reply_json(req, 200, json_pack("{s:s,s:s,s:b}", "task_id", task_id, "status",
+                                        t ? task_status_name(t->status) : "cancelled",
+                                        "cancel_requested", t ? t->cancel_requested : 0));
+}
+
+/* DELETE /api/tasks/{id}: cancel; answered once Redis has the change. */
 static int delete_task(struct http_req *req)
 {
     struct task *t = find_task(req);
     if (!t)
         return 0;
-    if (cluster_cancel(api_env->cl, t, api_env->cancel_grace, api_now()) == 1)
+    if (task_status_terminal(t->status))
         return http_reply_error(req, 409, "TASK_ALREADY_FINISHED", "task %s is %s already",
                                 t->id, task_status_name(t->status));
-    return http_reply_json(req, 200, json_pack("{s:s,s:s,s:b}", "task_id", t->id, "status",
-                                               task_status_name(t->status), "cancel_requested",
-                                               t->cancel_requested));
+    if (need_store(req) < 0)
+        return 0;
+    uint64_t before = store_seq();
+    cluster_cancel(api_env->cl, t, api_env->cancel_grace, api_now());
+    return reply_when_stored(req, before, cancelled, t->id);
 }
 
 static json_t *log_entry(uint64_t ms, uint64_t seq, json_t *ts, const char *stream,
@@ -204,41 +219,31 @@ static int reply_logs(struct http_req *req, const char *status, json_t *logs, co
                                                "status", status, "logs", logs, "next", next));
 }
 
-static void stored_logs(redisReply *r, uint64_t conn_id, uint64_t seq)
+static void stored_logs(int ok, const struct store_entry *e, size_t n, uint64_t conn_id,
+                        uint64_t seq)
 {
     struct http_req *req = http_req_find(conn_id, seq);
     if (!req)
         return;
-    if (!r || r->type != REDIS_REPLY_ARRAY) {
+    if (!ok) {
         http_reply_error(req, 503, "REDIS_UNAVAILABLE", "could not read the logs from redis");
         return;
     }
     json_t *logs = json_array();
-    const char *last = NULL;
-    for (size_t i = 0; i < r->elements; i++) {
-        const redisReply *e = r->element[i], *f = e->element[1];
-        const char *stream = "stdout", *ts = NULL;
-        const redisReply *data = NULL;
-        for (size_t k = 0; k + 1 < f->elements; k += 2) {
-            const char *name = f->element[k]->str;
-            if (strcmp(name, "stream") == 0)
-                stream = f->element[k + 1]->str;
-            else if (strcmp(name, "ts") == 0)
-                ts = f->element[k + 1]->str;
-            else if (strcmp(name, "data") == 0)
-                data = f->element[k + 1];
-        }
-        unsigned long long ms = 0, sq = 0;
-        sscanf(e->element[0]->str, "%llu-%llu", &ms, &sq);
-        json_array_append_new(logs, log_entry(ms, sq, ts ? json_string(ts) : json_null(), stream,
-                                              data ? data->str : "", data ? data->len : 0));
-        last = e->element[0]->str;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = 0;
+        const char *stream = store_entry_get(&e[i], "stream", NULL);
+        const char *ts = store_entry_get(&e[i], "ts", NULL);
+        const char *data = store_entry_get(&e[i], "data", &len);
+        json_array_append_new(logs, log_entry(e[i].ms, e[i].seq, ts ? json_string(ts) : json_null(),
+                                              stream ? stream : "stdout", data ? data : "",
+                                              data ? len : 0));
     }
     struct task *t = cluster_task(api_env->cl, req->params[0]);
     char since[48] = "";
     http_query_param(req, "since", since, sizeof(since));
     reply_logs(req, t ? task_status_name(t->status) : "unknown", logs,
-               last ? last : since[0] ? since : NULL);
+               n ? e[n - 1].id : since[0] ? since : NULL);
 }
 
 static int memory_logs(struct http_req *req, struct task *t, const char *since, int limit)
@@ -275,18 +280,10 @@ static int get_task_logs(struct http_req *req)
     if (api_query_limit(req, 1000, 10000, &limit) < 0)
         return 0;
     struct task *t = cluster_task(api_env->cl, req->params[0]);
-    struct resp_cmd *c = store_cmd();
-    resp_str(c, "XRANGE");
-    resp_fmt(c, "gantry:task:%s:logs", req->params[0]);
-    if (since[0])
-        resp_fmt(c, "(%s", since);
-    else
-        resp_str(c, "-");
-    resp_str(c, "+");
-    resp_str(c, "COUNT");
-    resp_fmt(c, "%d", limit);
+    struct store_range r = {since[0] ? since : NULL, NULL, 1, limit, 0};
     if (strlen(req->params[0]) < TASK_ID_MAX && (t || store_up()) &&
-        store_read(c, stored_logs, req->conn_id, req->seq) == 0)
+        store_read_range(STREAM_TASK_LOGS, req->params[0], &r, stored_logs, req->conn_id,
+                         req->seq) == 0)
         return HTTP_ASYNC;
     if (!t)
         return http_reply_error(req, 404, "TASK_NOT_FOUND", "no task %s", req->params[0]);

@@ -92,23 +92,18 @@ int api_parse_stream_id(const char *s, char *out, size_t outlen)
     return 0;
 }
 
-/* XRANGE reply -> [{"id": ..., field: value, ...}]; *last_id gets the id of
- * the last entry (or stays). Values stay strings. */
-json_t *api_stream_entries(const redisReply *r, const char **last_id)
+/* Stream entries -> [{"id": ..., field: value, ...}] (values stay
+ * strings). */
+json_t *api_entries_json(const struct store_entry *e, size_t n)
 {
     json_t *a = json_array();
-    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
-        const redisReply *e = r->element[i];
-        if (e->type != REDIS_REPLY_ARRAY || e->elements < 2)
-            continue;
+    for (size_t i = 0; i < n; i++) {
         json_t *o = json_object();
-        json_object_set_new(o, "id", json_string(e->element[0]->str));
-        const redisReply *f = e->element[1];
-        for (size_t k = 0; k + 1 < f->elements; k += 2)
-            json_object_set_new(o, f->element[k]->str,
-                                json_stringn(f->element[k + 1]->str, f->element[k + 1]->len));
+        json_object_set_new(o, "id", json_string(e[i].id));
+        for (size_t k = 0; k < e[i].nfields; k++)
+            json_object_set_new(o, e[i].fields[k].name,
+                                json_stringn(e[i].fields[k].value, e[i].fields[k].len));
         json_array_append_new(a, o);
-        *last_id = e->element[0]->str;
     }
     return a;
 }

@@ -316,15 +316,14 @@ static void release_held(struct sub *s, uint64_t last_ms, uint64_t last_seq)
 }
 
 /* One stream entry as the message its topic's live stream would send. */
-static json_t *history_msg(const struct sub *s, const redisReply *e)
+static json_t *history_msg(const struct sub *s, const struct store_entry *e)
 {
-    const char *id = e->element[0]->str;
-    const redisReply *f = e->element[1];
+    const char *id = e->id;
     json_t *fields = json_object();
-    for (size_t k = 0; k + 1 < f->elements; k += 2)
-        json_object_set_new(fields, f->element[k]->str,
-                            json_stringn(f->element[k + 1]->str, f->element[k + 1]->len));
-    double ts = strtoll(id, NULL, 10) / 1000.0;
+    for (size_t k = 0; k < e->nfields; k++)
+        json_object_set_new(fields, e->fields[k].name,
+                            json_stringn(e->fields[k].value, e->fields[k].len));
+    double ts = e->ms / 1000.0;
     switch (s->topic) {
     case TOPIC_EVENTS:
         return json_pack("{s:s,s:s,s:o}", "type", "event", "id", id, "event", fields);
@@ -361,50 +360,38 @@ static json_t *history_msg(const struct sub *s, const redisReply *e)
 
 static struct sub *find_sub(uint64_t client_id, uint64_t sub_id);
 
-static void on_history(redisReply *r, uint64_t client_id, uint64_t sub_id)
+static void on_history(int ok, const struct store_entry *e, size_t n, uint64_t client_id,
+                       uint64_t sub_id)
 {
     struct sub *s = find_sub(client_id, sub_id);
     if (!s)
         return;
+    (void)ok;
     uint64_t last_ms = 0, last_seq = 0;
-    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
-        const redisReply *e = r->element[i];
-        if (e->type != REDIS_REPLY_ARRAY || e->elements < 2)
-            continue;
-        sscanf(e->element[0]->str, "%lu-%lu", &last_ms, &last_seq);
-        ws_send_json(s->cl->ws, history_msg(s, e));
+    for (size_t i = 0; i < n; i++) {
+        last_ms = e[i].ms;
+        last_seq = e[i].seq;
+        ws_send_json(s->cl->ws, history_msg(s, &e[i]));
     }
     release_held(s, last_ms, last_seq);
 }
 
-static const char *stream_key(const struct sub *s, char *out, size_t outlen)
-{
-    switch (s->topic) {
-    case TOPIC_EVENTS: snprintf(out, outlen, "gantry:events"); break;
-    case TOPIC_LOGS: snprintf(out, outlen, "gantry:task:%s:logs", s->key); break;
-    case TOPIC_TELEMETRY: snprintf(out, outlen, "gantry:telemetry:%s", s->key); break;
-    default: snprintf(out, outlen, "gantry:gpu:%s", s->key); break;
-    }
-    return out;
-}
+static const enum store_stream topic_stream[] = {
+    [TOPIC_TELEMETRY] = STREAM_WORKER_TELEMETRY,
+    [TOPIC_GPUS] = STREAM_GPU,
+    [TOPIC_EVENTS] = STREAM_EVENTS,
+    [TOPIC_LOGS] = STREAM_TASK_LOGS,
+};
 
 /* Starts a catch-up from `from` ("earliest" or an entry id). Returns 0, or
  * -1 when Redis cannot be read (live only then). */
 static int start_history(struct sub *s, const char *from)
 {
-    char key[128];
-    struct resp_cmd *c = store_cmd();
-    resp_str(c, "XRANGE");
-    resp_str(c, stream_key(s, key, sizeof(key)));
-    if (strcmp(from, "earliest") == 0)
-        resp_str(c, "-");
-    else
-        resp_fmt(c, "(%s", from);
-    resp_str(c, "+");
-    resp_str(c, "COUNT");
-    resp_str(c, "10000");
+    int earliest = strcmp(from, "earliest") == 0;
+    struct store_range r = {earliest ? NULL : from, NULL, !earliest, 10000, 0};
     s->catching_up = 1;
-    if (store_read(c, on_history, ws_id(s->cl->ws), s->id) < 0) {
+    if (store_read_range(topic_stream[s->topic], s->key, &r, on_history, ws_id(s->cl->ws),
+                         s->id) < 0) {
         s->catching_up = 0;
         return -1;
     }
@@ -623,18 +610,18 @@ static void send_memory_logs(struct sub *s, const struct task *t)
     }
 }
 
-static void stored_end(redisReply *r, uint64_t client_id, uint64_t sub_id)
+static void stored_end(int ok, json_t *rec, uint64_t client_id, uint64_t sub_id)
 {
     struct sub *s = find_sub(client_id, sub_id);
     if (!s)
         return;
-    const char *st = r && r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
-                     r->element[0]->type == REDIS_REPLY_STRING ? r->element[0]->str : "unknown";
-    json_t *code = r && r->elements == 3 && r->element[1]->len
-                       ? json_integer(strtoll(r->element[1]->str, NULL, 10)) : json_null();
-    json_t *reason = r && r->elements == 3 && r->element[2]->len
-                         ? json_string(r->element[2]->str) : json_null();
-    ws_send_json(s->cl->ws, end_msg(s->key, st, code, reason));
+    (void)ok;
+    const char *st = json_string_value(json_object_get(rec, "status"));
+    json_t *code = json_object_get(rec, "exit_code");
+    json_t *reason = json_object_get(rec, "reason");
+    ws_send_json(s->cl->ws, end_msg(s->key, st ? st : "unknown",
+                                    json_is_integer(code) ? json_incref(code) : json_null(),
+                                    json_is_string(reason) ? json_incref(reason) : json_null()));
     ws_close(s->cl->ws, 1000, "task finished");
 }
 
@@ -662,13 +649,7 @@ static int ws_task_logs(struct http_req *req)
         on_task_end(t);
     } else if (!t) {
         /* Finished before this gantryd knew it: its end is in Redis. */
-        struct resp_cmd *c = store_cmd();
-        resp_str(c, "HMGET");
-        resp_fmt(c, "gantry:task:%s", id);
-        resp_str(c, "status");
-        resp_str(c, "exit_code");
-        resp_str(c, "reason");
-        store_read(c, stored_end, ws_id(cl->ws), s->id);
+        store_read_task(id, stored_end, ws_id(cl->ws), s->id);
     }
     return HTTP_UPGRADED;
 }

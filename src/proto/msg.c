@@ -293,6 +293,7 @@ int msg_decode_heartbeat(json_t *j, struct heartbeat *hb, int *want_ack,
         t->task_id = json_string_value(json_object_get(g, "task_id"));
         t->cpu_usage = num(g, "cpu_usage", &v) == 0 ? v : 0;
         t->memory_mib = num(g, "memory_mib", &v) == 0 ? msg_int(v, 0, 1e15, 0) : 0;
+        t->attempt = num(g, "attempt", &v) == 0 ? (int)msg_int(v, 0, 1e6, -1) : -1;
         if (t->task_id)
             hb->ntasks++;
     }
@@ -309,6 +310,16 @@ const char *msg_task_id(json_t *j, struct msg_error *err)
         return NULL;
     }
     return id;
+}
+
+/* Returns the assignment a task frame speaks for ("attempt"), or -1 when
+ * the frame does not say. */
+int msg_attempt(json_t *j)
+{
+    json_t *a = json_object_get(j, "attempt");
+    if (!json_is_integer(a) || json_integer_value(a) < 0 || json_integer_value(a) > 1000000)
+        return -1;
+    return (int)json_integer_value(a);
 }
 
 /* Decodes task_finished. Returns 0 or -1 with the reason. */

@@ -51,6 +51,7 @@ int msg_decode_finished(json_t *j, const char **task_id, enum task_status *st,
 int msg_decode_log(json_t *j, const char **task_id, const char **stream,
                    const char **data, size_t *len, struct msg_error *err);
 const char *msg_task_id(json_t *j, struct msg_error *err);
+int msg_attempt(json_t *j);
 
 int msg_frame(struct buf *out, json_t *j);
 int msg_error_frame(struct buf *out, const char *code, const char *message);

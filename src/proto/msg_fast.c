@@ -81,13 +81,14 @@ static int task_entry(struct fj *j, struct hb_task *t)
     int count = 0, rc;
     unsigned seen = 0;
     memset(t, 0, sizeof(*t));
+    t->attempt = -1;
     if (fj_object(j) < 0)
         return -1;
     while ((rc = fj_more(j, '}', &count)) == 1) {
         if (fj_key(j, &key) < 0)
             return -1;
         unsigned bit = strcmp(key, "task_id") == 0 ? 1 : strcmp(key, "cpu_usage") == 0 ? 2
-                       : strcmp(key, "memory_mib") == 0 ? 4 : 0;
+                       : strcmp(key, "memory_mib") == 0 ? 4 : strcmp(key, "attempt") == 0 ? 8 : 0;
         if (!bit || (seen & bit))
             return -1;
         seen |= bit;
@@ -101,6 +102,8 @@ static int task_entry(struct fj *j, struct hb_task *t)
                 return -1;
             if (got && bit == 2)
                 t->cpu_usage = v;
+            else if (got && bit == 8)
+                t->attempt = (int)msg_int(v, 0, 1e6, -1);
             else if (got)
                 t->memory_mib = msg_int(v, 0, 1e15, 0);
         }

@@ -7,16 +7,6 @@
 #include "core/log.h"
 #include "msg.h"
 
-struct held {
-    uint64_t conn_id;             /* result acks: the agent's connection */
-    char task_id[TASK_ID_MAX];
-};
-
-struct held_list {
-    struct held *v;
-    size_t n, cap;
-};
-
 struct session {
     struct conn *c;
     struct worker *w;             /* after a welcome */
@@ -32,20 +22,19 @@ static struct {
     struct timeout_list hello_tmo;
     struct session_stats st;
     double logged[256];           /* per peer hash: when last logged */
-    struct held_list assigns, acks; /* waiting for the store */
-    int waiting;                  /* a durability barrier is requested */
 } S;
 
 static const char *const error_codes[] = {
     "BAD_FRAME", "FRAME_TOO_LARGE", "BAD_TOKEN", "UNKNOWN_WORKER",
     "DUPLICATE_WORKER", "UNSUPPORTED_VERSION", "UNKNOWN_TYPE", "NOT_JOINED",
-    "BAD_MESSAGE", "HELLO_TIMEOUT", "WORKER_REMOVED", "ALREADY_JOINED", NULL,
+    "BAD_MESSAGE", "HELLO_TIMEOUT", "WORKER_REMOVED", "ALREADY_JOINED", "NOT_YOUR_TASK",
+    "REPLACED", NULL,
 };
 
 /* Returns the name of error counter i, or NULL past the last. */
 const char *session_error_code_name(int i)
 {
-    return i >= 0 && i < 16 ? error_codes[i] : NULL;
+    return i >= 0 && i < (int)(sizeof(error_codes) / sizeof(error_codes[0])) ? error_codes[i] : NULL;
 }
 
 /* Copies the counters for /metrics. */
@@ -138,10 +127,15 @@ static void on_hello(struct session *s, json_t *j)
     }
     struct worker *old = cluster_worker(S.cl, h.worker_id);
     if (old && old->session && old->state != WS_ACTIVE) {
-        /* The old connection went silent: the agent came back on a new one. */
+        /* The old connection went silent: the agent came back on a new one.
+         * The old one is unbound and closed first, so nothing it still
+         * sends can speak for the worker. */
         struct conn *oc = conn_find(old->session);
-        if (oc)
-            conn_close(oc);
+        if (oc && oc->ud) {
+            struct session *os = oc->ud;
+            os->w = NULL;
+            fail(os, "REPLACED", "this worker id joined again on another connection");
+        }
         cluster_disconnect(S.cl, old, ev_now(reactor_loop()));
     }
     json_t *adopt, *cancel;
@@ -184,51 +178,56 @@ static void apply_heartbeat(struct session *s, int ack)
     }
 }
 
-static void release(void *ud);
 static ssize_t session_on_data(struct conn *c, const char *p, size_t n);
-
-/* Keeps an assignment or a result ack until the store has what it
- * depends on. */
-static void hold(struct held_list *l, uint64_t conn_id, const char *task_id)
-{
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        struct held *v = realloc(l->v, cap * sizeof(*v));
-        if (!v)
-            return;
-        l->v = v;
-        l->cap = cap;
-    }
-    struct held *h = &l->v[l->n++];
-    h->conn_id = conn_id;
-    snprintf(h->task_id, sizeof(h->task_id), "%s", task_id);
-    if (!S.waiting) {
-        S.waiting = 1;
-        if (!S.cfg.after_durable || S.cfg.after_durable(release, NULL) < 0)
-            release(NULL);
-    }
-}
-
 static struct conn *worker_conn(const struct worker *w);
 
-/* The store has everything written before: send what waited for it. */
-static void release(void *ud)
+/* Redis has the assignment: send it (if the task is still assigned and
+ * its worker connected); refused by Redis: the task goes back. */
+static void assign_stored(int ok, uint64_t a, uint64_t b, const char *task_id)
 {
-    (void)ud;
-    S.waiting = 0;
-    for (size_t i = 0; i < S.assigns.n; i++) {
-        struct task *t = cluster_task(S.cl, S.assigns.v[i].task_id);
-        struct conn *c;
-        if (t && t->status == TS_ASSIGNED && (c = worker_conn(t->worker)))
-            send_frame(c, json_pack("{s:s,s:o}", "type", "assign", "task", task_to_json(t)));
+    (void)a;
+    (void)b;
+    struct task *t = cluster_task(S.cl, task_id);
+    struct conn *c;
+    if (!t || t->status != TS_ASSIGNED)
+        return;
+    if (!ok) {
+        cluster_requeue(S.cl, t, "store_error", ev_now(reactor_loop()));
+        return;
     }
-    for (size_t i = 0; i < S.acks.n; i++) {
-        struct conn *c = conn_find(S.acks.v[i].conn_id);
-        if (c && c->proto->on_data == session_on_data)
-            send_frame(c, json_pack("{s:s,s:s}", "type", "result_ack", "task_id",
-                                    S.acks.v[i].task_id));
-    }
-    S.assigns.n = S.acks.n = 0;
+    if ((c = worker_conn(t->worker)))
+        send_frame(c, json_pack("{s:s,s:o}", "type", "assign", "task", task_to_json(t)));
+}
+
+/* Redis has the result: the agent may forget it. */
+static void result_stored(int ok, uint64_t conn_id, uint64_t b, const char *task_id)
+{
+    (void)b;
+    struct conn *c = conn_find(conn_id);
+    if (ok && c && c->proto->on_data == session_on_data)
+        send_frame(c, json_pack("{s:s,s:s}", "type", "result_ack", "task_id", task_id));
+}
+
+/* Sends fn's frame once the writes queued since `before` are in Redis
+ * (across reconnects: agents wait). */
+static void after_writes(uint64_t before, void (*fn)(int, uint64_t, uint64_t, const char *),
+                         uint64_t a, const char *task_id)
+{
+    uint64_t now = S.cfg.write_seq ? S.cfg.write_seq() : 0;
+    if (!S.cfg.when_stored || S.cfg.when_stored(before + 1, now, 1, fn, a, 0, task_id) < 0)
+        fn(1, a, 0, task_id);
+}
+
+/* An agent spoke of a task it does not hold: say so, change nothing. */
+static void not_held(struct session *s, const char *id, const char *what)
+{
+    char msg[160];
+    snprintf(msg, sizeof(msg), "%s: task %s is not assigned to worker %s in this attempt",
+             what, id, s->w->id);
+    count_error("NOT_YOUR_TASK");
+    log_once(s->c, "NOT_YOUR_TASK", msg);
+    send_frame(s->c, json_pack("{s:s,s:s,s:s,s:s}", "type", "error", "code", "NOT_YOUR_TASK",
+                               "task_id", id, "message", msg));
 }
 
 static void on_heartbeat(struct session *s, json_t *j)
@@ -268,34 +267,60 @@ static void on_finished(struct session *s, json_t *j)
         fail(s, err.code, err.message);
         return;
     }
-    cluster_task_finished(S.cl, s->w, id, st, has_exit, code, reason,
-                          ev_now(reactor_loop()));
-    /* Acknowledged whether applied now or before, once it is stored: then
-     * the agent may forget it. */
-    hold(&S.acks, s->c->id, id);
+    uint64_t before = S.cfg.write_seq ? S.cfg.write_seq() : 0;
+    int rc = cluster_task_finished(S.cl, s->w, id, msg_attempt(j), st, has_exit, code, reason,
+                                   ev_now(reactor_loop()));
+    if (rc == TASK_NOT_HELD)
+        not_held(s, id, "task_finished");
+    /* Acknowledged once stored (applied now or before), or at once when it
+     * changed nothing: then the agent may forget it. */
+    if (rc == TASK_APPLIED || rc == TASK_IGNORED)
+        after_writes(rc == TASK_APPLIED ? before : 0, result_stored, s->c->id, id);
+    else
+        result_stored(1, s->c->id, 0, id);
 }
 
-static void on_joined_frame(struct session *s, enum msg_type type, json_t *j)
+static void on_started(struct session *s, json_t *j)
+{
+    struct msg_error err;
+    const char *id = msg_task_id(j, &err);
+    if (!id) {
+        fail(s, err.code, err.message);
+        return;
+    }
+    int rc = cluster_task_started(S.cl, s->w, id, msg_attempt(j), ev_now(reactor_loop()));
+    if (rc == TASK_NOT_HELD || rc == TASK_UNKNOWN || rc == TASK_IGNORED) {
+        not_held(s, id, "task_started");
+        send_frame(s->c, json_pack("{s:s,s:s,s:f}", "type", "cancel", "task_id", id, "grace", 0.0));
+    }
+}
+
+static void on_log(struct session *s, json_t *j)
 {
     struct msg_error err;
     const char *id, *stream, *data;
     size_t len;
+    if (msg_decode_log(j, &id, &stream, &data, &len, &err) < 0) {
+        fail(s, err.code, err.message);
+        return;
+    }
+    int rc = cluster_task_log(S.cl, s->w, id, msg_attempt(j), stream, data, len,
+                              ev_now(reactor_loop()));
+    if (rc == TASK_NOT_HELD)
+        not_held(s, id, "log");
+}
+
+static void on_joined_frame(struct session *s, enum msg_type type, json_t *j)
+{
     switch (type) {
     case MSG_HEARTBEAT:
         on_heartbeat(s, j);
         break;
     case MSG_TASK_STARTED:
-        if ((id = msg_task_id(j, &err)))
-            cluster_task_started(S.cl, s->w, id, ev_now(reactor_loop()));
-        else
-            fail(s, err.code, err.message);
+        on_started(s, j);
         break;
     case MSG_LOG:
-        if (msg_decode_log(j, &id, &stream, &data, &len, &err) < 0) {
-            fail(s, err.code, err.message);
-            return;
-        }
-        cluster_task_log(S.cl, s->w, id, stream, data, len, ev_now(reactor_loop()));
+        on_log(s, j);
         break;
     case MSG_TASK_FINISHED:
         on_finished(s, j);
@@ -430,7 +455,13 @@ static void on_cluster_event(void *ud, const struct cluster_event *ev)
     struct conn *c;
     switch (ev->type) {
     case CE_TASK_ASSIGN:
-        hold(&S.assigns, 0, ev->t->id);
+        /* Its record (status assigned) was queued just before. */
+        after_writes(0, assign_stored, 0, ev->t->id);
+        break;
+    case CE_TASK_DISOWN:
+        if ((c = worker_conn(ev->w)))
+            send_frame(c, json_pack("{s:s,s:s%,s:f,s:s}", "type", "cancel", "task_id",
+                                    ev->data, ev->len, "grace", 0.0, "reason", "not_held"));
         break;
     case CE_TASK_CANCEL:
         if ((c = worker_conn(ev->w)))
@@ -484,12 +515,8 @@ int session_server_start(struct listener *ls, struct cluster *cl,
     return cluster_observe(cl, on_cluster_event, NULL);
 }
 
-/* Stops the hello timer and frees what waits (shutdown). */
+/* Stops the hello timer (shutdown). */
 void session_server_stop(void)
 {
     timeout_stop(&S.hello_tmo);
-    free(S.assigns.v);
-    free(S.acks.v);
-    memset(&S.assigns, 0, sizeof(S.assigns));
-    memset(&S.acks, 0, sizeof(S.acks));
 }

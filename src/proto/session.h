@@ -14,10 +14,15 @@ struct session_config {
     double heartbeat_timeout;     /* to suggest a heartbeat interval */
     long max_connections;
     const char *master_id;
-    /* Calls fn(ud) once what was written so far is durable (Redis has it);
-     * assignments and result acknowledgements wait for it, so a crash never
-     * leaves an agent holding what the store does not know. NULL: at once. */
-    int (*after_durable)(void (*fn)(void *ud), void *ud);
+    /* The store's write numbers, and a call once writes from..to are in
+     * Redis (the store's store_seq and store_when_stored, handed in by the
+     * wiring): assignments and result acknowledgements wait for their own
+     * writes, so a crash never leaves an agent holding what the store does
+     * not know. */
+    uint64_t (*write_seq)(void);
+    int (*when_stored)(uint64_t from, uint64_t to, int keep,
+                       void (*fn)(int ok, uint64_t a, uint64_t b, const char *tag),
+                       uint64_t a, uint64_t b, const char *tag);
 };
 
 struct session_stats {

@@ -9,6 +9,7 @@ static struct {
     ev_timer expire;
     ev_timer tick;                /* the periodic pass */
     ev_timer soon;                /* a prompt pass, or the next slice */
+    int held;                     /* no passes (state not rebuilt yet) */
 } D;
 
 static void expire_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -30,8 +31,14 @@ static void schedule_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     (void)w;
     (void)revents;
-    if (cluster_schedule(D.cl, ev_now(loop), D.cl->cfg.slice))
+    if (!D.held && cluster_schedule(D.cl, ev_now(loop), D.cl->cfg.slice))
         driver_kick();
+}
+
+/* Holds (1) or lets (0) scheduling passes run. */
+void driver_hold(int hold)
+{
+    D.held = hold;
 }
 
 /* Schedules a pass on the next loop turn (no-op if one is due already). */

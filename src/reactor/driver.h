@@ -12,6 +12,7 @@
 int driver_start(struct ev_loop *loop, struct cluster *cl, double interval);
 void driver_set_interval(double interval);
 void driver_kick(void);
+void driver_hold(int hold);
 void driver_stop(void);
 
 #endif

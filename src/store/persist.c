@@ -13,20 +13,28 @@
 #include "core/log.h"
 #include "core/timefmt.h"
 #include "reactor/reactor.h"
-#include "store.h"
+#include "store_int.h"
+#include "store/keys.h"
 
 #define WORKER_HASH_PERIOD 1.0
+#define TRIM_PERIOD 10.0
 
 static struct {
     struct cluster *cl;
     struct store_config cfg;
     int deliver;                  /* new queue entries to hand to the group */
+    int resync;                   /* a state write was lost: write everything */
+    double trimmed_at;
 } P;
 
-/* Adds the key prefix + id + suffix ("gantry:task:" id ":logs"). */
-static void key(struct resp_cmd *c, const char *prefix, const char *id, const char *suffix)
+#define key key_arg
+
+/* Queues a task-state write; one that cannot be queued asks for a full
+ * rewrite of the state in memory, so nothing stays lost. */
+static void send_state(enum store_kind kind)
 {
-    resp_cat(c, prefix, id, suffix);
+    if (store_send(kind) == 0 && kind != STORE_TELEMETRY && kind != STORE_GPU)
+        P.resync = 1;
 }
 
 static void time_arg(struct resp_cmd *c, double t)
@@ -53,17 +61,21 @@ static void trim(struct resp_cmd *c, int64_t ms)
 
 static void json_arg(struct resp_cmd *c, json_t *j)
 {
-    char *s = json_dumps(j, JSON_COMPACT);
+    char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
     resp_str(c, s ? s : "");
     free(s);
 }
 
 /* One field of the task record, as redis-cli shows it: strings as they
- * are, numbers as text, objects and arrays as JSON, null as "". */
+ * are, numbers as text, objects and arrays as JSON, null as "". The
+ * command is JSON whatever it is (a string or an argv array), so reading
+ * it back cannot mistake one for the other. */
 static void field(struct resp_cmd *c, const char *k, json_t *v)
 {
     resp_str(c, k);
-    if (json_is_string(v))
+    if (json_is_string(v) && strcmp(k, "command") == 0)
+        json_arg(c, v);
+    else if (json_is_string(v))
         resp_arg(c, json_string_value(v), json_string_length(v));
     else if (json_is_number(v))
         resp_num(c, json_number_value(v));
@@ -75,18 +87,18 @@ static void field(struct resp_cmd *c, const char *k, json_t *v)
         json_arg(c, v);
 }
 
-static void write_task(const struct task *t)
+static void write_task(const struct task *t, enum store_kind kind)
 {
     struct resp_cmd *c = store_cmd();
     resp_str(c, "HSET");
-    key(c, "gantry:task:", t->id, "");
+    key(c, KEY_TASK, t->id, "");
     json_t *j = task_to_json(t);
     const char *k;
     json_t *v;
     json_object_foreach(j, k, v)
         field(c, k, v);
     json_decref(j);
-    store_send(STORE_STATE);
+    send_state(kind);
 }
 
 static void event(const struct cluster_event *ev, const struct worker *w, const struct task *t)
@@ -95,7 +107,7 @@ static void event(const struct cluster_event *ev, const struct worker *w, const 
     double now = ev->now;
     struct resp_cmd *c = store_cmd();
     resp_str(c, "XADD");
-    resp_str(c, "gantry:events");
+    resp_str(c, KEY_EVENTS);
     resp_str(c, "MAXLEN");
     resp_str(c, "~");
     resp_fmt(c, "%ld", P.cfg.events_maxlen);
@@ -128,7 +140,7 @@ static void event(const struct cluster_event *ev, const struct worker *w, const 
     }
     resp_str(c, "time");
     time_arg(c, now);
-    store_send(STORE_STATE);
+    send_state(STORE_STATE);
 }
 
 /* "t-<11 hex ms><5 hex counter>" -> the queue entry id "<ms>-<counter>",
@@ -143,20 +155,20 @@ static int queue_id(const struct task *t, char *out, size_t outlen)
     return 0;
 }
 
-static void enqueue(const struct task *t)
+static void enqueue(const struct task *t, enum store_kind kind)
 {
     char id[48];
     if (queue_id(t, id, sizeof(id)) < 0)
         return;
     struct resp_cmd *c = store_cmd();
     resp_str(c, "XADD");
-    resp_str(c, "gantry:tasks");
+    resp_str(c, KEY_TASKS);
     resp_str(c, id);
     resp_str(c, "task_id");
     resp_str(c, t->id);
     resp_str(c, "priority");
     resp_fmt(c, "%d", t->priority);
-    store_send(STORE_STATE);
+    send_state(kind);
     P.deliver = 1;
 }
 
@@ -167,27 +179,32 @@ static void ack(const struct task *t)
         return;
     struct resp_cmd *c = store_cmd();
     resp_str(c, "XACK");
-    resp_str(c, "gantry:tasks");
-    resp_str(c, "gantry");
+    resp_str(c, KEY_TASKS);
+    resp_str(c, QUEUE_GROUP);
     resp_str(c, id);
-    store_send(STORE_STATE);
+    send_state(STORE_STATE);
 }
 
-/* Hands new queue entries to this gantryd's consumer in the group, so
- * XINFO GROUPS / XPENDING show the tasks not yet finished. */
-void store_deliver_queue(void)
+static void deliver(enum store_kind kind)
 {
     struct resp_cmd *c = store_cmd();
     resp_str(c, "XREADGROUP");
     resp_str(c, "GROUP");
-    resp_str(c, "gantry");
+    resp_str(c, QUEUE_GROUP);
     resp_str(c, P.cfg.consumer);
     resp_str(c, "COUNT");
     resp_str(c, "100000");
     resp_str(c, "STREAMS");
-    resp_str(c, "gantry:tasks");
+    resp_str(c, KEY_TASKS);
     resp_str(c, ">");
-    store_send(STORE_STATE);
+    send_state(kind);
+}
+
+/* Hands new queue entries to this gantryd's consumer in the group, so
+ * XPENDING lists every task not yet finished (recovery reads it there). */
+void store_deliver_queue(void)
+{
+    deliver(STORE_STATE);
 }
 
 static json_t *registration(const struct worker *w)
@@ -207,20 +224,20 @@ static json_t *registration(const struct worker *w)
                      "registered", w->registered, "registered_at", t, "executors", w->executors);
 }
 
-static void write_registration(const struct worker *w)
+static void write_registration(const struct worker *w, enum store_kind kind)
 {
     struct resp_cmd *c = store_cmd();
     resp_str(c, "HSET");
-    resp_str(c, "gantry:workers");
+    resp_str(c, KEY_WORKERS);
     resp_str(c, w->id);
     json_t *j = registration(w);
     json_arg(c, j);
     json_decref(j);
-    store_send(STORE_STATE);
+    send_state(kind);
     for (int i = 0; i < w->ngpus; i++) {
         c = store_cmd();
         resp_str(c, "HSET");
-        resp_str(c, "gantry:gpus");
+        resp_str(c, KEY_GPUS);
         resp_str(c, w->gpus[i].info.uuid);
         j = json_pack("{s:s,s:s,s:s,s:i,s:s,s:s,s:I}", "uuid", w->gpus[i].info.uuid, "hostname",
                       w->hostname, "worker_id", w->id, "index", w->gpus[i].info.index, "device",
@@ -228,7 +245,7 @@ static void write_registration(const struct worker *w)
                       (json_int_t)w->gpus[i].info.memory_mib);
         json_arg(c, j);
         json_decref(j);
-        store_send(STORE_STATE);
+        send_state(kind);
     }
 }
 
@@ -236,7 +253,7 @@ static void write_worker_state(struct worker *w, enum store_kind kind)
 {
     struct resp_cmd *c = store_cmd();
     resp_str(c, "HSET");
-    key(c, "gantry:worker:", w->id, "");
+    key(c, KEY_WORKER, w->id, "");
     resp_str(c, "state");
     resp_str(c, worker_state_name(w));
     resp_str(c, "address");
@@ -255,7 +272,7 @@ static void write_worker_state(struct worker *w, enum store_kind kind)
     resp_fixed2(c, w->storage_usage);
     resp_str(c, "running_tasks");
     resp_int(c, w->ntasks);
-    store_send(kind);
+    send_state(kind);
     w->stored_at = ev_now(reactor_loop());
 }
 
@@ -264,7 +281,7 @@ static void write_heartbeat(struct worker *w, const struct heartbeat *hb, double
     int64_t ms = time_ms(now);
     struct resp_cmd *c = store_cmd();
     resp_str(c, "XADD");
-    key(c, "gantry:telemetry:", w->id, "");
+    key(c, KEY_TELEMETRY, w->id, "");
     trim(c, ms);
     resp_str(c, "*");
     resp_str(c, "cpu_usage");
@@ -296,7 +313,7 @@ static void write_gpu_sample(struct worker *w, const struct hb_gpu *g, double ts
     wg->stored_ms = ms;
     struct resp_cmd *c = store_cmd();
     resp_str(c, "XADD");
-    key(c, "gantry:gpu:", wg->info.uuid, "");
+    key(c, KEY_GPU, wg->info.uuid, "");
     trim(c, ms);
     resp_fmt(c, "%lld-*", (long long)ms);
     for (int m = 0; m < GM_COUNT; m++) {
@@ -312,7 +329,7 @@ static void write_log(const struct cluster_event *ev)
 {
     struct resp_cmd *c = store_cmd();
     resp_str(c, "XADD");
-    key(c, "gantry:task:", ev->t->id, ":logs");
+    key(c, KEY_TASK, ev->t->id, KEY_LOGS_SUFFIX);
     resp_str(c, "MAXLEN");
     resp_str(c, "~");
     resp_fmt(c, "%ld", P.cfg.logs_maxlen);
@@ -323,32 +340,32 @@ static void write_log(const struct cluster_event *ev)
     resp_arg(c, ev->data, ev->len);
     resp_str(c, "ts");
     time_arg(c, ev->now);
-    store_send(STORE_STATE);
+    send_state(STORE_STATE);
 }
 
 static void remove_worker(const struct worker *w)
 {
     struct resp_cmd *c = store_cmd();
     resp_str(c, "HDEL");
-    resp_str(c, "gantry:workers");
+    resp_str(c, KEY_WORKERS);
     resp_str(c, w->id);
-    store_send(STORE_STATE);
+    send_state(STORE_STATE);
     c = store_cmd();
     resp_str(c, "DEL");
-    key(c, "gantry:worker:", w->id, "");
-    store_send(STORE_STATE);
+    key(c, KEY_WORKER, w->id, "");
+    send_state(STORE_STATE);
 }
 
 static void on_task_event(const struct cluster_event *ev)
 {
     switch (ev->type) {
     case CE_TASK_SUBMITTED:
-        write_task(ev->t);
-        enqueue(ev->t);
+        write_task(ev->t, STORE_STATE);
+        enqueue(ev->t, STORE_STATE);
         event(ev, NULL, ev->t);
         break;
     case CE_TASK_STATE:
-        write_task(ev->t);
+        write_task(ev->t, STORE_STATE);
         event(ev, NULL, ev->t);
         if (task_status_terminal(ev->t->status))
             ack(ev->t);
@@ -380,7 +397,7 @@ static void on_event(void *ud, const struct cluster_event *ev)
         break;
     case CE_WORKER_JOINED:
     case CE_WORKER_REGISTERED:
-        write_registration(ev->w);
+        write_registration(ev->w, STORE_STATE);
         event(ev, ev->w, NULL);
         break;
     case CE_WORKER_STATE:
@@ -399,7 +416,114 @@ static void on_event(void *ud, const struct cluster_event *ev)
     }
 }
 
-/* Before the loop sleeps: hand new queue entries to the group. */
+static int by_queue_id(const void *pa, const void *pb)
+{
+    const struct task *a = *(struct task *const *)pa, *b = *(struct task *const *)pb;
+    return strcmp(a->id, b->id);      /* fixed-width hex: sorts as the ids */
+}
+
+static unsigned long rewrite_tasks(void)
+{
+    struct cluster *cl = P.cl;
+    size_t n = 0, cap = cl->by_status[TS_QUEUED] + cl->by_status[TS_ASSIGNED] +
+                        cl->by_status[TS_RUNNING] + 1;
+    struct task **open = malloc(cap * sizeof(*open));
+    unsigned long written = 0;
+    struct list_node *pos;
+    list_for_each(pos, &cl->task_list) {
+        struct task *t = container_of(pos, struct task, all);
+        write_task(t, STORE_REWRITE);
+        written++;
+        if (open && !task_status_terminal(t->status) && n < cap)
+            open[n++] = t;
+    }
+    if (!open) {
+        log_error("redis: no memory to sort the queue for the write-back");
+        P.resync = 1;
+        return written;
+    }
+    /* Stream ids only grow: the queue entries go in id order. */
+    qsort(open, n, sizeof(*open), by_queue_id);
+    for (size_t i = 0; i < n; i++)
+        enqueue(open[i], STORE_REWRITE);
+    free(open);
+    deliver(STORE_REWRITE);
+    return written;
+}
+
+/* Redis came back without our data (or a write could not be queued):
+ * writes everything held in memory (the queue's group, every task record,
+ * the queue entries of unfinished tasks, workers and their GPUs) ahead of
+ * any other write, then mark as the data set's marker. Returns how many
+ * tasks were written. */
+unsigned long store_persist_rewrite(const char *marker)
+{
+    struct resp_cmd *c = store_cmd();
+    resp_str(c, "XGROUP");
+    resp_str(c, "CREATE");
+    resp_str(c, KEY_TASKS);
+    resp_str(c, QUEUE_GROUP);
+    resp_str(c, "0");
+    resp_str(c, "MKSTREAM");
+    send_state(STORE_REWRITE);
+    P.resync = 0;
+    unsigned long tasks = rewrite_tasks();
+    struct list_node *pos;
+    list_for_each(pos, &P.cl->worker_list) {
+        struct worker *w = container_of(pos, struct worker, all);
+        if (w->registered || w->joined)
+            write_registration(w, STORE_REWRITE);
+        write_worker_state(w, STORE_REWRITE);
+    }
+    c = store_cmd();
+    resp_str(c, "SET");
+    resp_str(c, KEY_INSTANCE);
+    resp_str(c, marker);
+    send_state(STORE_REWRITE);
+    return tasks;
+}
+
+/* The oldest queue entry still needed: that of the oldest unfinished
+ * task, or of the tasks_history-th newest one if older. */
+static int trim_point(char *out, size_t outlen)
+{
+    const struct task *oldest = NULL, *nth = NULL;
+    long seen = 0;
+    struct list_node *pos;
+    for (pos = P.cl->task_list.prev; pos != &P.cl->task_list; pos = pos->prev) {
+        const struct task *t = container_of(pos, struct task, all);
+        if (++seen <= P.cfg.tasks_history && (!nth || strcmp(t->id, nth->id) < 0))
+            nth = t;
+        if (!task_status_terminal(t->status) && (!oldest || strcmp(t->id, oldest->id) < 0))
+            oldest = t;
+    }
+    if (nth && (!oldest || strcmp(nth->id, oldest->id) < 0))
+        oldest = nth;
+    return oldest ? queue_id(oldest, out, outlen) : -1;
+}
+
+/* gantry:tasks keeps the entries of unfinished tasks and the last
+ * tasks.history ones: everything older is acknowledged history. */
+static void trim_queue(void)
+{
+    char minid[48];
+    double now = ev_now(reactor_loop());
+    if (now - P.trimmed_at < TRIM_PERIOD || !store_up())
+        return;
+    P.trimmed_at = now;
+    if (trim_point(minid, sizeof(minid)) < 0)
+        return;
+    struct resp_cmd *c = store_cmd();
+    resp_str(c, "XTRIM");
+    resp_str(c, KEY_TASKS);
+    resp_str(c, "MINID");
+    resp_str(c, "~");
+    resp_str(c, minid);
+    send_state(STORE_STATE);
+}
+
+/* Before the loop sleeps: hand new queue entries to the group, redo the
+ * state if a write was lost, trim the queue's history now and then. */
 static void persist_hook(void *ud)
 {
     (void)ud;
@@ -407,6 +531,11 @@ static void persist_hook(void *ud)
         P.deliver = 0;
         store_deliver_queue();
     }
+    if (P.resync && store_up() && !store_rewriting()) {
+        log_warn("redis: a task-state write was lost; writing the whole state again");
+        store_rewrite_all();
+    }
+    trim_queue();
 }
 
 /* Starts writing cl's changes. */
@@ -425,4 +554,5 @@ void store_persist_configure(const struct store_config *cfg)
     P.cfg.retention_len = cfg->retention_len;
     P.cfg.logs_maxlen = cfg->logs_maxlen;
     P.cfg.events_maxlen = cfg->events_maxlen;
+    P.cfg.tasks_history = cfg->tasks_history;
 }

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Starts a new command (keeps the argument buffer's memory). */
@@ -14,15 +15,31 @@ void resp_begin(struct resp_cmd *c)
     c->overflow = 0;
 }
 
+/* Makes room for one more argument. Returns 0, or -1 (overflow set). */
+static int grow(struct resp_cmd *c)
+{
+    if (c->argc < c->cap)
+        return 0;
+    int cap = c->cap ? c->cap * 2 : 32;
+    struct resp_arg_span *s;
+    if (c->cap >= RESP_MAX_ARGS || !(s = realloc(c->span, (size_t)cap * sizeof(*s)))) {
+        c->overflow = 1;
+        return -1;
+    }
+    c->span = s;
+    c->cap = cap;
+    return 0;
+}
+
 /* Adds one argument of n bytes (binary safe). */
 void resp_arg(struct resp_cmd *c, const char *p, size_t n)
 {
-    if (c->argc == RESP_MAX_ARGS || buf_append(&c->args, p, n ? n : 0) < 0) {
+    if (grow(c) < 0 || buf_append(&c->args, p, n) < 0) {
         c->overflow = 1;
         return;
     }
-    c->off[c->argc] = c->args.len - n;
-    c->len[c->argc] = n;
+    c->span[c->argc].off = c->args.len - n;
+    c->span[c->argc].len = n;
     c->argc++;
 }
 
@@ -31,7 +48,7 @@ void resp_arg(struct resp_cmd *c, const char *p, size_t n)
 void resp_cat(struct resp_cmd *c, const char *a, const char *b, const char *d)
 {
     size_t la = strlen(a), lb = strlen(b), ld = strlen(d), n = la + lb + ld;
-    if (c->argc == RESP_MAX_ARGS || buf_reserve(&c->args, n) < 0) {
+    if (grow(c) < 0 || buf_reserve(&c->args, n) < 0) {
         c->overflow = 1;
         return;
     }
@@ -39,8 +56,8 @@ void resp_cat(struct resp_cmd *c, const char *a, const char *b, const char *d)
     memcpy(p, a, la);
     memcpy(p + la, b, lb);
     memcpy(p + la + lb, d, ld);
-    c->off[c->argc] = c->args.len;
-    c->len[c->argc] = n;
+    c->span[c->argc].off = c->args.len;
+    c->span[c->argc].len = n;
     c->args.len += n;
     c->argc++;
 }
@@ -141,11 +158,11 @@ int resp_end(struct resp_cmd *c, struct buf *out)
     *p++ = '\n';
     for (int i = 0; i < c->argc; i++) {
         *p++ = '$';
-        p += fmt_u64(p, c->len[i]);
+        p += fmt_u64(p, c->span[i].len);
         *p++ = '\r';
         *p++ = '\n';
-        memcpy(p, buf_start(&c->args) + c->off[i], c->len[i]);
-        p += c->len[i];
+        memcpy(p, buf_start(&c->args) + c->span[i].off, c->span[i].len);
+        p += c->span[i].len;
         *p++ = '\r';
         *p++ = '\n';
     }
@@ -157,4 +174,7 @@ int resp_end(struct resp_cmd *c, struct buf *out)
 void resp_free(struct resp_cmd *c)
 {
     buf_free(&c->args);
+    free(c->span);
+    c->span = NULL;
+    c->argc = c->cap = 0;
 }

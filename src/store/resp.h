@@ -7,14 +7,19 @@
 
 #include "core/buf.h"
 
-#define RESP_MAX_ARGS 64
+/* Past this many arguments a command is refused (Redis itself takes up to
+ * 1M per command; nothing of ours comes near). */
+#define RESP_MAX_ARGS (1 << 20)
+
+struct resp_arg_span {
+    size_t off, len;
+};
 
 struct resp_cmd {
     struct buf args;              /* argument bytes, back to back */
-    size_t off[RESP_MAX_ARGS];
-    size_t len[RESP_MAX_ARGS];
-    int argc;
-    int overflow;
+    struct resp_arg_span *span;   /* where each argument is in args; grows */
+    int argc, cap;
+    int overflow;                 /* an argument was refused: resp_end fails */
 };
 
 void resp_begin(struct resp_cmd *c);

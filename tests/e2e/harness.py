@@ -203,10 +203,13 @@ class Gantryd:
             self.wait_healthy()
 
     def wait_healthy(self, timeout=15):
+        """Waits for /health, and for the store to be settled: up (the
+        state rebuilt from Redis, changes accepted) or down (Redis away)."""
         def up():
             if not self.proc.alive():
                 raise Fatal(f"gantryd exited {self.proc.p.returncode}:\n{self.proc.tail()}")
-            return requests.get(self.url + "/health", timeout=1).status_code == 200
+            r = requests.get(self.url + "/health", timeout=1)
+            return r.status_code == 200 and r.json()["store"]["state"] in ("up", "down")
         wait_until(up, timeout, what="gantryd /health")
 
     def get(self, path, **kw):
@@ -400,3 +403,87 @@ def promtool_problems(text):
     if p.returncode not in (0, 3):       # 3 = lint findings only
         bad.append(f"promtool exited {p.returncode}")
     return bad
+
+
+class DelayProxy:
+    """A TCP proxy written for the tests: every chunk waits `delay` seconds
+    in each direction, like a Redis 2*delay away. When the client side goes
+    (gantryd killed), the bytes still on their way to the server are
+    dropped, as a network would lose them."""
+
+    def __init__(self, target_port, delay=0.05):
+        import queue
+        import threading
+        self._queue_mod, self._threading = queue, threading
+        self.target_port = target_port
+        self.delay = delay
+        self.port = free_port()
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", self.port))
+        self.sock.listen(64)
+        self.closed = False
+        self.pairs = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}"
+
+    def _accept(self):
+        while not self.closed:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            try:
+                s = socket.create_connection(("127.0.0.1", self.target_port))
+            except OSError:
+                c.close()
+                continue
+            self.pairs.append((c, s))
+            dead = self._threading.Event()
+            for src, dst in ((c, s), (s, c)):
+                q = self._queue_mod.Queue()
+                self._threading.Thread(target=self._read, args=(src, q, dead), daemon=True).start()
+                self._threading.Thread(target=self._write, args=(dst, q, dead), daemon=True).start()
+
+    def _read(self, src, q, dead):
+        while True:
+            try:
+                b = src.recv(65536)
+            except OSError:
+                b = b""
+            q.put((time.monotonic() + self.delay, b))
+            if not b:
+                dead.set()
+                return
+
+    def _write(self, dst, q, dead):
+        while True:
+            at, b = q.get()
+            wait = at - time.monotonic()
+            if wait > 0 and dead.wait(wait):
+                b = b""           # a side went: what was on the way is lost
+            if not b:
+                for sk in (dst,):
+                    try:
+                        sk.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+                    sk.close()
+                return
+            try:
+                dst.sendall(b)
+            except OSError:
+                return
+
+    def close(self):
+        self.closed = True
+        self.sock.close()
+        for c, s in self.pairs:
+            for sk in (c, s):
+                try:
+                    sk.close()
+                except OSError:
+                    pass

@@ -142,16 +142,16 @@ static void test_place_run_finish_once(void **state)
     assert_int_equal(t->attempts, 1);
     struct worker *w = cluster_worker(&cl, "w1");
     assert_int_equal(cl.sched.nodes[w->node].cpu_free, 2000);
-    assert_int_equal(cluster_task_started(&cl, w, t->id, 101), 0);
+    assert_int_equal(cluster_task_started(&cl, w, t->id, -1, 101), 0);
     assert_int_equal(t->status, TS_RUNNING);
     char id[TASK_ID_MAX];
     strcpy(id, t->id);
-    assert_int_equal(cluster_task_finished(&cl, w, id, TS_FAILED, 1, 3, NULL, 102), 0);
+    assert_int_equal(cluster_task_finished(&cl, w, id, -1, TS_FAILED, 1, 3, NULL, 102), 0);
     assert_int_equal(t->status, TS_FAILED);
     assert_int_equal(t->exit_code, 3);
     assert_int_equal(cl.sched.nodes[w->node].cpu_free, 4000);
     /* A repeated result is ignored. */
-    assert_int_equal(cluster_task_finished(&cl, w, id, TS_COMPLETED, 1, 0, NULL, 103), 1);
+    assert_int_equal(cluster_task_finished(&cl, w, id, -1, TS_COMPLETED, 1, 0, NULL, 103), 1);
     assert_int_equal(t->status, TS_FAILED);
     assert_int_equal(seen(&rec, "task.failed"), 1);
 }
@@ -203,7 +203,7 @@ static void test_hello_readopts_and_requeues(void **state)
     struct task *kept = submit("{\"command\":\"a\"}", 100);
     struct task *gone = submit("{\"command\":\"b\"}", 100);
     cluster_schedule(&cl, 100, 1);
-    cluster_task_started(&cl, w, kept->id, 100);
+    cluster_task_started(&cl, w, kept->id, -1, 100);
     cluster_disconnect(&cl, w, 101);
     struct hello h;
     memset(&h, 0, sizeof(h));
@@ -229,7 +229,7 @@ static void test_hello_readopts_and_requeues(void **state)
     json_decref(cancel);
 }
 
-static void test_unknown_task_is_taken_from_the_agents_record(void **state)
+static void test_an_agents_record_is_never_trusted(void **state)
 {
     (void)state;
     struct hello h;
@@ -243,14 +243,84 @@ static void test_unknown_task_is_taken_from_the_agents_record(void **state)
                            "\"status\":\"running\",\"worker_id\":\"w9\",\"attempts\":1}}]", 0, NULL);
     json_t *adopt, *cancel;
     assert_int_equal(cluster_hello(&cl, &h, 5, "x", 100, &adopt, &cancel), HELLO_OK);
-    struct task *t = cluster_task(&cl, "t-0000000001");
-    assert_non_null(t);
-    assert_int_equal(t->status, TS_RUNNING);
-    assert_ptr_equal(t->worker, cluster_worker(&cl, "w9"));
-    assert_int_equal(cl.sched.nodes[t->worker->node].cpu_free, 3000);
+    assert_null(cluster_task(&cl, "t-0000000001"));
+    assert_int_equal(json_array_size(adopt), 0);
+    assert_int_equal(json_array_size(cancel), 1);
+    assert_int_equal(cl.sched.nodes[cluster_worker(&cl, "w9")->node].cpu_free, 4000);
     json_decref(h.running);
     json_decref(adopt);
     json_decref(cancel);
+}
+
+static int disowned;
+
+static void count_disown(void *ud, const struct cluster_event *ev)
+{
+    (void)ud;
+    disowned += ev->type == CE_TASK_DISOWN;
+}
+
+static void test_workers_speak_only_of_tasks_they_hold(void **state)
+{
+    (void)state;
+    struct worker *a = join("wa", 4, 0, 11, 100);
+    struct worker *b = join("wb", 4, 0, 12, 100);
+    struct task *queued = submit("{\"command\":\"q\",\"cpu_required\":64}", 100);
+    struct task *t = submit("{\"command\":\"x\"}", 100);
+    cluster_schedule(&cl, 100, 1);
+    struct worker *holder = t->worker, *other = holder == a ? b : a;
+    /* A queued task nobody holds: no result, no log, no start. */
+    assert_int_equal(cluster_task_finished(&cl, a, queued->id, -1, TS_COMPLETED, 1, 0, NULL, 101),
+                     TASK_NOT_HELD);
+    assert_int_equal(cluster_task_log(&cl, a, queued->id, -1, "stdout", "x", 1, 101), TASK_NOT_HELD);
+    assert_int_equal(cluster_task_started(&cl, a, queued->id, -1, 101), TASK_NOT_HELD);
+    assert_int_equal(queued->status, TS_QUEUED);
+    /* Another worker's task, and the holder with a stale attempt. */
+    assert_int_equal(cluster_task_finished(&cl, other, t->id, -1, TS_COMPLETED, 1, 0, NULL, 101),
+                     TASK_NOT_HELD);
+    assert_int_equal(cluster_task_finished(&cl, holder, t->id, t->attempts + 1, TS_COMPLETED, 1, 0,
+                                           NULL, 101), TASK_NOT_HELD);
+    assert_int_equal(t->status, TS_ASSIGNED);
+    assert_int_equal(t->logs.len, 0);
+    /* A heartbeat listing a task the worker does not hold asks it to stop. */
+    cluster_observe(&cl, count_disown, NULL);
+    struct heartbeat hb;
+    memset(&hb, 0, sizeof(hb));
+    hb.ntasks = 1;
+    hb.tasks[0].task_id = t->id;
+    hb.tasks[0].attempt = -1;
+    disowned = 0;
+    cluster_heartbeat(&cl, other, &hb, 102);
+    assert_int_equal(disowned, 1);
+    cluster_heartbeat(&cl, holder, &hb, 102);
+    assert_int_equal(disowned, 1);
+    assert_int_equal(cluster_task_finished(&cl, holder, t->id, t->attempts, TS_COMPLETED, 1, 0,
+                                           NULL, 103), TASK_APPLIED);
+}
+
+static void test_a_lost_worker_keeps_a_task_nobody_took(void **state)
+{
+    (void)state;
+    struct worker *w = join("w1", 4, 0, 11, 100);
+    struct task *t = submit("{\"command\":\"x\"}", 100);
+    cluster_schedule(&cl, 100, 1);
+    cluster_task_started(&cl, w, t->id, 1, 100.5);
+    /* Silent past lost_after (still connected, e.g. stopped): requeued. */
+    cluster_expire(&cl, 140);
+    cluster_expire(&cl, 200);
+    assert_int_equal(t->status, TS_QUEUED);
+    /* It resumes before anyone else took the task: its copy keeps it. */
+    struct heartbeat hb;
+    memset(&hb, 0, sizeof(hb));
+    hb.ntasks = 1;
+    hb.tasks[0].task_id = t->id;
+    hb.tasks[0].attempt = 1;
+    cluster_heartbeat(&cl, w, &hb, 201);
+    assert_int_equal(t->status, TS_RUNNING);
+    assert_ptr_equal(t->worker, w);
+    assert_int_equal(t->attempts, 1);
+    assert_int_equal(cluster_task_finished(&cl, w, t->id, 1, TS_COMPLETED, 1, 0, NULL, 202),
+                     TASK_APPLIED);
 }
 
 static void test_cancel_queued_and_running(void **state)
@@ -266,7 +336,7 @@ static void test_cancel_queued_and_running(void **state)
     assert_int_equal(cluster_cancel(&cl, r, 10, 101), 0);
     assert_int_equal(rec.cancels, 1);
     assert_int_equal(r->status, TS_ASSIGNED);
-    cluster_task_finished(&cl, w, r->id, TS_CANCELLED, 1, 143, "cancelled", 102);
+    cluster_task_finished(&cl, w, r->id, -1, TS_CANCELLED, 1, 143, "cancelled", 102);
     assert_int_equal(r->status, TS_CANCELLED);
 }
 
@@ -284,7 +354,7 @@ static void test_priority_then_age_orders_the_queue(void **state)
     assert_int_equal(new_low->status, TS_QUEUED);
     assert_non_null(new_high->pending_reason);
     assert_string_equal(new_high->pending_reason, "no worker with 4 free CPU cores");
-    cluster_task_finished(&cl, old_low->worker, old_low->id, TS_COMPLETED, 1, 0, NULL, 102);
+    cluster_task_finished(&cl, old_low->worker, old_low->id, -1, TS_COMPLETED, 1, 0, NULL, 102);
     cluster_schedule(&cl, 102, 1);
     assert_int_equal(new_high->status, TS_ASSIGNED);
     assert_int_equal(new_low->status, TS_QUEUED);
@@ -334,7 +404,7 @@ static void test_logs_are_bounded_and_ordered(void **state)
     char line[32];
     for (int i = 0; i < 50; i++) {
         int n = snprintf(line, sizeof(line), "line %d\n", i);
-        cluster_task_log(&cl, w, t->id, i % 2 ? "stderr" : "stdout", line, (size_t)n, 100 + i);
+        cluster_task_log(&cl, w, t->id, -1, i % 2 ? "stderr" : "stdout", line, (size_t)n, 100 + i);
     }
     size_t pos = 0;
     struct task_log_entry e;
@@ -374,7 +444,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lost_worker_requeues_then_fails_past_max_attempts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inactive_workers_get_no_tasks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hello_readopts_and_requeues, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unknown_task_is_taken_from_the_agents_record, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_an_agents_record_is_never_trusted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_workers_speak_only_of_tasks_they_hold, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_lost_worker_keeps_a_task_nobody_took, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_queued_and_running, setup, teardown),
         cmocka_unit_test_setup_teardown(test_priority_then_age_orders_the_queue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blocked_tasks_cost_nothing_until_capacity_frees, setup, teardown),
