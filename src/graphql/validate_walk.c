@@ -301,7 +301,7 @@ static void walk_set(struct gql_val *v, const struct gql_type *t,
     sum->nesting = gql_val_capped(v, lv->nesting > sum->nesting ?
                                   lv->nesting : sum->nesting);
     for (const struct gql_ast_selection *s = sels; s; s = s->next) {
-        if (v->nerrors >= GQL_MAX_ERRORS || v->nomem)
+        if (v->nerrors > GQL_MAX_ERRORS || v->nomem)
             return;
         if (s->kind == GQL_S_FIELD) {
             if (lv->depth > sum->depth)

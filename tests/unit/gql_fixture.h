@@ -216,8 +216,11 @@ static enum gql_status fx_submit(struct gql_call *c)
     return gql_return_json(c, task);
 }
 
+static int fx_cancel_calls;
+
 static enum gql_status fx_cancel(struct gql_call *c)
 {
+    fx_cancel_calls++;
     const char *id = json_string_value(gql_call_arg(c, "id"));
     if (strcmp(id, "t-1") != 0)
         return gql_fail(c, "no task %s", id);
