@@ -179,7 +179,7 @@ static enum gql_status add_fetch(struct gql_call *c, const char *key,
     }
     f->args = args;
     r->nfetches++;
-    c->ex->pending = true;
+    c->ex->pending = c->waits = true;
     return GQL_PENDING;
 }
 
@@ -204,7 +204,7 @@ enum gql_status gql_fetch(struct gql_call *c, const char *key, json_t *args,
         return GQL_OK;
     }
     if (f) {
-        c->ex->pending = true;
+        c->ex->pending = c->waits = true;
         return GQL_PENDING;
     }
     if (c->ex->last_round)

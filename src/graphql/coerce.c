@@ -2,7 +2,6 @@
  * JSON values resolvers see, per the input coercion rules of each type. */
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,18 +14,6 @@ struct lit {
     char *err;
     size_t errlen;
 };
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* A short quotation of literal v for messages. */
 static void describe(const struct gql_ast_value *v, char *out, size_t n)
@@ -50,7 +37,7 @@ static int mismatch(struct lit *c, const struct gql_typeref *t,
     char type[128], found[64];
     gql_typeref_format(t, type, sizeof(type));
     describe(v, found, sizeof(found));
-    return fail(c->err, c->errlen, "Expected a value of type %s, found %s.",
+    return gql_errf(c->err, c->errlen, "Expected a value of type %s, found %s.",
                 type, found);
 }
 
@@ -103,7 +90,7 @@ static int literal_any(struct lit *c, const struct gql_typeref *t,
         break;
     }
     if (!j)
-        return fail(c->err, c->errlen, "%s cannot represent %s.",
+        return gql_errf(c->err, c->errlen, "%s cannot represent %s.",
                     t->named->name, v->text ? v->text : "this value");
     *out = j;
     return 0;
@@ -147,7 +134,7 @@ static int literal_scalar(struct lit *c, const struct gql_typeref *t,
                             strlen(v->text) : v->len);
         break;
     }
-    return *out ? 0 : fail(c->err, c->errlen, "out of memory");
+    return *out ? 0 : gql_errf(c->err, c->errlen, "out of memory");
 }
 
 /* Fills the input object fields that the literal leaves out: defaults,
@@ -160,11 +147,11 @@ static int object_defaults(struct lit *c, const struct gql_type *type,
             continue;
         if (f->default_value) {
             if (json_object_set(obj, f->name, f->default_value) < 0)
-                return fail(c->err, c->errlen, "out of memory");
+                return gql_errf(c->err, c->errlen, "out of memory");
         } else if (f->type->kind == GQL_T_NON_NULL) {
             char ts[128];
             gql_typeref_format(f->type, ts, sizeof(ts));
-            return fail(c->err, c->errlen, "Field %s.%s of required type %s "
+            return gql_errf(c->err, c->errlen, "Field %s.%s of required type %s "
                         "was not provided.", type->name, f->name, ts);
         }
     }
@@ -179,16 +166,16 @@ static int literal_object(struct lit *c, const struct gql_typeref *t,
         return mismatch(c, t, v);
     json_t *obj = json_object();
     if (!obj)
-        return fail(c->err, c->errlen, "out of memory");
+        return gql_errf(c->err, c->errlen, "out of memory");
     for (const struct gql_ast_arg *a = v->fields; a; a = a->next) {
         const struct gql_input *f = gql_input_find(type->inputs, a->name);
         json_t *item;
         int rc;
         if (!f)
-            rc = fail(c->err, c->errlen, "Field \"%.64s\" is not defined by "
+            rc = gql_errf(c->err, c->errlen, "Field \"%.64s\" is not defined by "
                       "type %s.", a->name, type->name);
         else if (json_object_get(obj, a->name))
-            rc = fail(c->err, c->errlen, "Field \"%.64s\" is given twice.",
+            rc = gql_errf(c->err, c->errlen, "Field \"%.64s\" is given twice.",
                       a->name);
         else
             rc = literal(c, f->type, a->value, f->default_value != NULL,
@@ -196,7 +183,7 @@ static int literal_object(struct lit *c, const struct gql_typeref *t,
         if (rc < 0 || (rc == 0 && json_object_set_new(obj, a->name,
                                                       item) < 0)) {
             json_decref(obj);
-            return rc < 0 ? -1 : fail(c->err, c->errlen, "out of memory");
+            return rc < 0 ? -1 : gql_errf(c->err, c->errlen, "out of memory");
         }
     }
     if (object_defaults(c, type, obj) < 0) {
@@ -213,7 +200,7 @@ static int literal_list(struct lit *c, const struct gql_typeref *t,
 {
     json_t *arr = json_array();
     if (!arr)
-        return fail(c->err, c->errlen, "out of memory");
+        return gql_errf(c->err, c->errlen, "out of memory");
     const struct gql_ast_value *single = v->kind == GQL_V_LIST ? NULL : v;
     for (const struct gql_ast_value *i = single ? single : v->items; i;
          i = single ? NULL : i->next) {
@@ -238,7 +225,7 @@ static int literal(struct lit *c, const struct gql_typeref *t,
 {
     if (v->kind == GQL_V_VARIABLE) {
         if (!c->on_var)
-            return fail(c->err, c->errlen, "Unexpected variable $%.64s in a "
+            return gql_errf(c->err, c->errlen, "Unexpected variable $%.64s in a "
                         "constant value.", v->text);
         return c->on_var(c->user, v, t, has_default, out, c->err, c->errlen);
     }
@@ -261,11 +248,11 @@ static int literal(struct lit *c, const struct gql_typeref *t,
             !gql_enum_find(t->named, v->text, strlen(v->text)))
             return mismatch(c, t, v);
         *out = json_string(v->text);
-        return *out ? 0 : fail(c->err, c->errlen, "out of memory");
+        return *out ? 0 : gql_errf(c->err, c->errlen, "out of memory");
     case GQL_INPUT_OBJECT:
         return literal_object(c, t, v, out);
     default:
-        return fail(c->err, c->errlen, "%s is not an input type.",
+        return gql_errf(c->err, c->errlen, "%s is not an input type.",
                     t->named->name);
     }
 }

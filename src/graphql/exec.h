@@ -68,6 +68,7 @@ struct gql_call {
     struct gql_item *items;
     size_t n;
     bool is_list;
+    bool waits;                     /* gql_fetch said GQL_PENDING */
     char message[256];
 };
 

@@ -256,6 +256,9 @@ static int execute_field(struct gql_exec *ex, const struct gql_type *t,
     }
     int rc = 0;
     enum gql_status st = resolve(&c);
+    if (st == GQL_PENDING && !c.waits)
+        st = gql_fail(&c, "The resolver of %s waits without asking for "
+                      "data.", fd->name);
     if (st == GQL_PENDING) {
         ex->pending = true;
         *out = json_null();

@@ -2,7 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "graphql.h"
+#include "internal.h"
 
 /* Fills l with the defaults: room for any reasonable query (the standard
  * introspection query included), none for a hostile one. */
@@ -44,4 +44,15 @@ int gql_errors_add(json_t *errors, unsigned line, unsigned column,
     vsnprintf(err.message, sizeof(err.message), fmt, ap);
     va_end(ap);
     return json_array_append_new(errors, gql_error_json(&err));
+}
+
+/* Writes a printf-style reason into err (errlen bytes). Returns -1, for
+ * the caller to return. */
+int gql_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
 }

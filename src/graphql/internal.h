@@ -129,6 +129,10 @@ struct gql_directive *gql_directive_new(struct gql_schema *s,
                                         const char *description,
                                         unsigned locations);
 
+/* graphql.c */
+int gql_errf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* types.c */
 bool gql_is_input_type(const struct gql_type *t);
 bool gql_is_output_type(const struct gql_type *t);

@@ -47,18 +47,60 @@ static bool listed(const struct gql_call *c, const char *why)
     return !why || json_is_true(gql_call_arg(c, "includeDeprecated"));
 }
 
+/* Introspection lists arguments, fields and enum values alike: a linked
+ * list filtered by deprecation. These read one element of each kind. */
+typedef const void *(*next_fn)(const void *element);
+typedef const char *(*why_fn)(const void *element);
+
+static const void *input_next(const void *e)
+{
+    return ((const struct gql_input *)e)->next;
+}
+
+static const char *input_why(const void *e)
+{
+    return ((const struct gql_input *)e)->deprecation;
+}
+
+static const void *field_next(const void *e)
+{
+    return ((const struct gql_field *)e)->next;
+}
+
+static const char *field_why(const void *e)
+{
+    return ((const struct gql_field *)e)->deprecation;
+}
+
+static const void *value_next(const void *e)
+{
+    return ((const struct gql_enum_value *)e)->next;
+}
+
+static const char *value_why(const void *e)
+{
+    return ((const struct gql_enum_value *)e)->deprecation;
+}
+
+/* Answers with the elements from first on that listed() lets through. */
+static enum gql_status ret_listed(struct gql_call *c, const void *first,
+                                  next_fn next, why_fn why)
+{
+    size_t n = 0, i = 0;
+    for (const void *e = first; e; e = next(e))
+        n += listed(c, why(e));
+    if (gql_return_list(c, n) != GQL_OK)
+        return GQL_ERROR;
+    for (const void *e = first; e; e = next(e))
+        if (listed(c, why(e)))
+            gql_list_set(c, i++, (void *)e, NULL);
+    return GQL_OK;
+}
+
 static enum gql_status ret_inputs(struct gql_call *c,
                                   const struct gql_input *list)
 {
-    size_t n = 0, i = 0;
-    for (const struct gql_input *in = list; in; in = in->next)
-        n += listed(c, in->deprecation);
-    if (gql_return_list(c, n) != GQL_OK)
-        return GQL_ERROR;
-    for (const struct gql_input *in = list; in; in = in->next)
-        if (listed(c, in->deprecation))
-            gql_list_set(c, i++, (void *)in, NULL);
-    return GQL_OK;
+    return ret_listed(c, list, input_next, input_why);
 }
 
 static enum gql_status ret_links(struct gql_call *c,
@@ -71,32 +113,6 @@ static enum gql_status ret_links(struct gql_call *c,
         return GQL_ERROR;
     for (const struct gql_link *l = list; l; l = l->next)
         gql_list_set(c, i++, &l->type->ref, NULL);
-    return GQL_OK;
-}
-
-static enum gql_status ret_fields(struct gql_call *c, const struct gql_type *t)
-{
-    size_t n = 0, i = 0;
-    for (const struct gql_field *f = t->fields; f; f = f->next)
-        n += listed(c, f->deprecation);
-    if (gql_return_list(c, n) != GQL_OK)
-        return GQL_ERROR;
-    for (const struct gql_field *f = t->fields; f; f = f->next)
-        if (listed(c, f->deprecation))
-            gql_list_set(c, i++, (void *)f, NULL);
-    return GQL_OK;
-}
-
-static enum gql_status ret_values(struct gql_call *c, const struct gql_type *t)
-{
-    size_t n = 0, i = 0;
-    for (const struct gql_enum_value *v = t->values; v; v = v->next)
-        n += listed(c, v->deprecation);
-    if (gql_return_list(c, n) != GQL_OK)
-        return GQL_ERROR;
-    for (const struct gql_enum_value *v = t->values; v; v = v->next)
-        if (listed(c, v->deprecation))
-            gql_list_set(c, i++, (void *)v, NULL);
     return GQL_OK;
 }
 
@@ -125,7 +141,8 @@ static enum gql_status type_resolve(struct gql_call *c)
     case S_OF_TYPE: return gql_return_object(c, r->of, NULL);
     case S_FIELDS:
         return t && (k == GQL_OBJECT || k == GQL_INTERFACE) ?
-               ret_fields(c, t) : gql_return_json(c, NULL);
+               ret_listed(c, t->fields, field_next, field_why) :
+               gql_return_json(c, NULL);
     case S_INTERFACES:
         return t && (k == GQL_OBJECT || k == GQL_INTERFACE) ?
                ret_links(c, t->interfaces) : gql_return_json(c, NULL);
@@ -133,7 +150,8 @@ static enum gql_status type_resolve(struct gql_call *c)
         return t && gql_is_abstract(t) ? ret_links(c, t->possible) :
                gql_return_json(c, NULL);
     case S_ENUM_VALUES:
-        return t && k == GQL_ENUM ? ret_values(c, t) :
+        return t && k == GQL_ENUM ?
+               ret_listed(c, t->values, value_next, value_why) :
                gql_return_json(c, NULL);
     case S_INPUT_FIELDS:
         return t && k == GQL_INPUT_OBJECT ? ret_inputs(c, t->inputs) :

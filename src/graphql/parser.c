@@ -313,6 +313,23 @@ void gql_document_free(struct gql_document *doc)
     free(doc);
 }
 
+/* Starts p over the whole of text, for the two parsers below. */
+static int text_parser(struct gql_parser *p, struct gql_arena *arena,
+                       const char *text, struct gql_error *err)
+{
+    return gql_parser_init(p, text, strlen(text), 0, arena, err);
+}
+
+/* node, if the text ended after it; else NULL with a syntax error. */
+static void *at_end(struct gql_parser *p, void *node)
+{
+    if (node && p->tok.kind != GQL_TOK_EOF) {
+        gql_parse_fail(p, "Unexpected %s.", gql_tok_name(p->tok.kind));
+        return NULL;
+    }
+    return node;
+}
+
 /* Parses text holding exactly one type reference ("[GPU!]!"), for schemas
  * built in C. The nodes go in arena. NULL with err set on a syntax error. */
 struct gql_ast_type *gql_parse_type_text(struct gql_arena *arena,
@@ -320,14 +337,9 @@ struct gql_ast_type *gql_parse_type_text(struct gql_arena *arena,
                                          struct gql_error *err)
 {
     struct gql_parser p;
-    if (gql_parser_init(&p, text, strlen(text), 0, arena, err) < 0)
+    if (text_parser(&p, arena, text, err) < 0)
         return NULL;
-    struct gql_ast_type *t = gql_parse_type(&p);
-    if (t && p.tok.kind != GQL_TOK_EOF) {
-        gql_parse_fail(&p, "Unexpected %s.", gql_tok_name(p.tok.kind));
-        return NULL;
-    }
-    return t;
+    return at_end(&p, gql_parse_type(&p));
 }
 
 /* Parses text holding exactly one constant value ("10", "[ASC]"), for
@@ -337,12 +349,7 @@ struct gql_ast_value *gql_parse_value_text(struct gql_arena *arena,
                                            struct gql_error *err)
 {
     struct gql_parser p;
-    if (gql_parser_init(&p, text, strlen(text), 0, arena, err) < 0)
+    if (text_parser(&p, arena, text, err) < 0)
         return NULL;
-    struct gql_ast_value *v = gql_parse_value(&p, 1);
-    if (v && p.tok.kind != GQL_TOK_EOF) {
-        gql_parse_fail(&p, "Unexpected %s.", gql_tok_name(p.tok.kind));
-        return NULL;
-    }
-    return v;
+    return at_end(&p, gql_parse_value(&p, 1));
 }

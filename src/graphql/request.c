@@ -34,6 +34,8 @@ static const struct gql_ast_definition *select_operation(
 {
     const struct gql_ast_definition *found = NULL;
     size_t ops = 0;
+    if (name && !name[0])
+        name = NULL;            /* "operationName": "" names none */
     for (const struct gql_ast_definition *d = doc->defs; d; d = d->next) {
         if (d->kind != GQL_D_OPERATION)
             continue;

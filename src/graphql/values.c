@@ -1,25 +1,12 @@
 /* JSON values against types: variables coerced on the way in, leaf results
  * serialized on the way out, defaults printed back as GraphQL literals. */
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/buf.h"
 #include "internal.h"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* A JSON number with an integral value in the 32-bit range. */
 static int int32_json(json_t *v, json_int_t *out)
@@ -90,18 +77,18 @@ static int coerce_object(const struct gql_type *type, json_t *in,
                          json_t **out, char *err, size_t errlen)
 {
     if (!json_is_object(in))
-        return fail(err, errlen, "%s expects an object, found %s.",
+        return gql_errf(err, errlen, "%s expects an object, found %s.",
                     type->name, json_kind(in));
     const char *key;
     json_t *v;
     json_object_foreach(in, key, v) {
         if (!gql_input_find(type->inputs, key))
-            return fail(err, errlen, "Field \"%.64s\" is not defined by type "
+            return gql_errf(err, errlen, "Field \"%.64s\" is not defined by type "
                         "%s.", key, type->name);
     }
     json_t *obj = json_object();
     if (!obj)
-        return fail(err, errlen, "out of memory");
+        return gql_errf(err, errlen, "out of memory");
     for (const struct gql_input *f = type->inputs; f; f = f->next) {
         json_t *item = NULL;
         json_t *given = json_object_get(in, f->name);
@@ -111,7 +98,7 @@ static int coerce_object(const struct gql_type *type, json_t *in,
         } else if (f->default_value) {
             item = json_incref(f->default_value);
         } else if (f->type->kind == GQL_T_NON_NULL) {
-            fail(err, errlen, "Field %s.%s is required.", type->name, f->name);
+            gql_errf(err, errlen, "Field %s.%s is required.", type->name, f->name);
             goto fail;
         }
         if (item && json_object_set_new(obj, f->name, item) < 0)
@@ -129,7 +116,7 @@ static int coerce_list(const struct gql_typeref *t, json_t *in, json_t **out,
 {
     json_t *arr = json_array(), *item;
     if (!arr)
-        return fail(err, errlen, "out of memory");
+        return gql_errf(err, errlen, "out of memory");
     if (!json_is_array(in)) {
         /* A single value stands for a list of one. */
         if (coerce(t->of, in, &item, err, errlen) < 0 ||
@@ -163,7 +150,7 @@ static int coerce(const struct gql_typeref *t, json_t *in, json_t **out,
     if (t->kind == GQL_T_NON_NULL) {
         if (json_is_null(in)) {
             gql_typeref_format(t, ts, sizeof(ts));
-            return fail(err, errlen, "Expected a value of non-null type %s, "
+            return gql_errf(err, errlen, "Expected a value of non-null type %s, "
                         "found null.", ts);
         }
         return coerce(t->of, in, out, err, errlen);
@@ -178,7 +165,7 @@ static int coerce(const struct gql_typeref *t, json_t *in, json_t **out,
         return coerce_object(t->named, in, out, err, errlen);
     if ((*out = leaf_value(t->named, in)))
         return 0;
-    return fail(err, errlen, "%s cannot represent %s.", t->named->name,
+    return gql_errf(err, errlen, "%s cannot represent %s.", t->named->name,
                 json_kind(in));
 }
 

@@ -228,6 +228,13 @@ static enum gql_status fx_cancel(struct gql_call *c)
                                         "command", "true", "gpus", 0));
 }
 
+/* Query.stuck: a resolver that waits without saying for what. */
+static enum gql_status fx_stuck(struct gql_call *c)
+{
+    (void)c;
+    return GQL_PENDING;
+}
+
 /* Query.big: n integers, each charged. */
 static enum gql_status fx_big(struct gql_call *c)
 {
@@ -329,6 +336,7 @@ static void fx_add_roots(struct gql_schema *s)
     gql_field_arg(gql_type_field(q, "slow", "String", fx_slow, NULL), "key",
                   "String!", NULL, NULL);
     gql_type_field(q, "chain", "Chain", fx_chain, NULL);
+    gql_type_field(q, "stuck", "String", fx_stuck, NULL);
     gql_field_arg(gql_type_field(q, "big", "[Int!]", fx_big, NULL), "n",
                   "Int!", NULL, NULL);
     struct gql_type *m = gql_schema_object(s, "Mutation", NULL);
@@ -350,6 +358,23 @@ static inline struct gql_schema *fx_schema(void)
         abort();
     }
     return s;
+}
+
+static struct gql_schema *schema;
+
+/* cmocka group setup and teardown: the fixture schema in `schema`. */
+static int fx_setup(void **state)
+{
+    (void)state;
+    schema = fx_schema();
+    return 0;
+}
+
+static int fx_teardown(void **state)
+{
+    (void)state;
+    gql_schema_free(schema);
+    return 0;
 }
 
 #endif

@@ -15,22 +15,6 @@
 #include "core/buf.h"
 #include "gql_fixture.h"
 
-static struct gql_schema *schema;
-
-static int setup(void **state)
-{
-    (void)state;
-    schema = fx_schema();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    gql_schema_free(schema);
-    return 0;
-}
-
 /* Answers for fetches by key; a value starting with '!' is a failure. */
 static const char *const answers[][2] = {
     {"slow:x", "\"done x\""},
@@ -368,6 +352,12 @@ static void test_fetch_rounds(void **state)
     error_at(r, 0, "redis is away");
     error_at(r, 1, "got no answer");
     json_decref(r);
+    /* PENDING without a fetch would wait forever: an error at once. */
+    r = run("{ stuck slow(key: \"x\") }", NULL, NULL, NULL, NULL);
+    expect_json(json_object_get(r, "data"), "{\"stuck\": null, \"slow\": "
+                "\"done x\"}");
+    error_at(r, 0, "waits without asking for data");
+    json_decref(r);
 }
 
 static void test_fetch_limits(void **state)
@@ -437,6 +427,10 @@ static void test_request_errors(void **state)
     json_decref(r);
     r = run(two, NULL, "C", NULL, NULL);
     error_at(r, 0, "Unknown operation named \"C\"");
+    json_decref(r);
+    r = run("{ hosts { id } }", NULL, "", NULL, NULL);
+    expect_json(r, "{\"data\": {\"hosts\": [{\"id\": \"node-a\"}, "
+                "{\"id\": \"node-b\"}]}}");
     json_decref(r);
     r = run(two, NULL, "B", NULL, NULL);
     expect_json(r, "{\"data\": {\"gpus\": [{\"id\": \"GPU-1\"}, {\"id\": "
@@ -812,5 +806,5 @@ int main(void)
         cmocka_unit_test(test_schema_sdl),
         cmocka_unit_test(test_schema_finish_errors),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, fx_setup, fx_teardown);
 }

@@ -11,22 +11,6 @@
 
 #include "gql_fixture.h"
 
-static struct gql_schema *schema;
-
-static int setup(void **state)
-{
-    (void)state;
-    schema = fx_schema();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    gql_schema_free(schema);
-    return 0;
-}
-
 /* Parses and validates src; returns the errors (an empty array: valid). */
 static json_t *validate(const char *src, const struct gql_limits *limits)
 {
@@ -337,5 +321,5 @@ int main(void)
         cmocka_unit_test(test_depth_through_fragments),
         cmocka_unit_test(test_errors_are_capped),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, fx_setup, fx_teardown);
 }
