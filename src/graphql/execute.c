@@ -50,7 +50,7 @@ int gql_exec_error(struct gql_exec *ex, const struct gql_ast_selection *at,
     va_start(ap, fmt);
     vsnprintf(message, sizeof(message), fmt, ap);
     va_end(ap);
-    json_t *e = json_pack("{s:s}", "message", message);
+    json_t *e = gql_message_json(message);
     if (e && at)
         json_object_set_new(e, "locations", json_pack("[{s:i,s:i}]", "line",
                                                       at->loc.line, "column",

@@ -1,7 +1,10 @@
 /* Defaults and the GraphQL error format shared by every stage. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
+#include "core/buf.h"
+#include "core/utf8.h"
 #include "internal.h"
 
 /* Fills l with the defaults: room for any reasonable query (the standard
@@ -18,11 +21,24 @@ void gql_limits_default(struct gql_limits *l)
     l->max_rounds = 4;
 }
 
+/* {"message": message} with message made valid UTF-8: messages quote the
+ * document, and cutting a quotation to fit may split a character. A new
+ * reference, or NULL when memory is exhausted. */
+json_t *gql_message_json(const char *message)
+{
+    struct buf b = BUF_INIT;
+    json_t *e = NULL;
+    if (utf8_sanitize(message, strlen(message), &b) == 0)
+        e = json_pack("{s:s%}", "message", b.len ? buf_start(&b) : "", b.len);
+    buf_free(&b);
+    return e;
+}
+
 /* err as a GraphQL error object {"message", "locations"}; a new
  * reference, or NULL when memory is exhausted. */
 json_t *gql_error_json(const struct gql_error *err)
 {
-    json_t *e = json_pack("{s:s}", "message", err->message);
+    json_t *e = gql_message_json(err->message);
     if (e && err->line &&
         json_object_set_new(e, "locations",
                             json_pack("[{s:i,s:i}]", "line", err->line,

@@ -130,6 +130,7 @@ struct gql_directive *gql_directive_new(struct gql_schema *s,
                                         unsigned locations);
 
 /* graphql.c */
+json_t *gql_message_json(const char *message);
 int gql_errf(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/list.h"
 #include "validate.h"
 
 /* Adds a validation error at loc; past GQL_MAX_ERRORS adds one last
@@ -108,13 +109,29 @@ static void walk_definition(struct gql_val *v,
 }
 
 struct var {
+    struct dict_node node;              /* in the operation's index */
     const struct gql_ast_vardef *def;
     const struct gql_typeref *type;     /* NULL when unknown */
     bool used;
 };
 
-/* Variable definitions: unique, of known input types, valid defaults. */
-static void check_vardefs(struct gql_val *v, struct var *vars, size_t n)
+static int var_match(const struct dict_node *n, const void *key, size_t len)
+{
+    const struct var *var = container_of(n, struct var, node);
+    return strlen(var->def->name) == len &&
+           memcmp(var->def->name, key, len) == 0;
+}
+
+static struct var *var_find(const struct dict *index, const char *name)
+{
+    struct dict_node *n = dict_find(index, name, strlen(name));
+    return n ? container_of(n, struct var, node) : NULL;
+}
+
+/* Variable definitions: unique, of known input types, valid defaults;
+ * indexed by name (the first of a name) in index. */
+static void check_vardefs(struct gql_val *v, struct var *vars, size_t n,
+                          struct dict *index)
 {
     char err[200];
     for (size_t i = 0; i < n; i++) {
@@ -122,12 +139,12 @@ static void check_vardefs(struct gql_val *v, struct var *vars, size_t n)
         const char *unknown;
         json_t *out;
         gql_val_directives(v, d->directives, GQL_DL_VARIABLE_DEFINITION);
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(vars[j].def->name, d->name) == 0) {
-                gql_val_error(v, d->loc, "There can be only one variable "
-                              "named \"$%s\".", d->name);
-                break;
-            }
+        if (var_find(index, d->name))
+            gql_val_error(v, d->loc, "There can be only one variable named "
+                          "\"$%s\".", d->name);
+        else if (dict_insert(index, &vars[i].node, d->name,
+                             strlen(d->name)) < 0)
+            v->nomem = true;
         vars[i].type = gql_typeref_from_ast(&v->arena, v->s, d->type,
                                             &unknown);
         if (!vars[i].type) {
@@ -163,22 +180,20 @@ static bool usage_allowed(const struct var *var, const struct gql_usage *u)
 }
 
 static void check_usage(struct gql_val *v, const struct gql_ast_definition *op,
-                        struct var *vars, size_t n, const struct gql_usage *u)
+                        const struct dict *index, const struct gql_usage *u)
 {
-    size_t i = 0;
-    while (i < n && strcmp(vars[i].def->name, u->name) != 0)
-        i++;
-    if (i == n) {
+    struct var *var = var_find(index, u->name);
+    if (!var) {
         gql_val_error(v, u->loc, "Variable \"$%s\" is not defined%s%s%s.",
                       u->name, op->name ? " by operation \"" : "",
                       op->name ? op->name : "", op->name ? "\"" : "");
         return;
     }
-    vars[i].used = true;
-    if (!vars[i].type || usage_allowed(&vars[i], u))
+    var->used = true;
+    if (!var->type || usage_allowed(var, u))
         return;
     char have[128], want[128];
-    gql_typeref_format(vars[i].type, have, sizeof(have));
+    gql_typeref_format(var->type, have, sizeof(have));
     gql_typeref_format(u->type, want, sizeof(want));
     gql_val_error(v, u->loc, "Variable \"$%s\" of type \"%s\" used in "
                   "position expecting type \"%s\".", u->name, have, want);
@@ -187,7 +202,7 @@ static void check_usage(struct gql_val *v, const struct gql_ast_definition *op,
 /* The variables used by op and the fragments it reaches, against op's
  * definitions; marks the fragments reached as used. */
 static void check_reach(struct gql_val *v, const struct gql_ast_definition *op,
-                        struct var *vars, size_t n)
+                        const struct dict *index)
 {
     const struct gql_ast_definition **work = calloc(v->doc->ndefs,
                                                     sizeof(*work));
@@ -201,7 +216,7 @@ static void check_reach(struct gql_val *v, const struct gql_ast_definition *op,
     for (size_t w = 0; w < nwork; w++) {
         const struct gql_summary *sum = &v->sums[work[w]->index];
         for (const struct gql_usage *u = sum->usages; u; u = u->next)
-            check_usage(v, op, vars, n, u);
+            check_usage(v, op, index, u);
         for (const struct gql_spread *sp = sum->spreads; sp; sp = sp->next) {
             struct gql_summary *f = &v->sums[sp->frag->index];
             f->used = true;
@@ -238,8 +253,11 @@ static void check_operation(struct gql_val *v,
     n = 0;
     for (const struct gql_ast_vardef *d = op->vars; d; d = d->next)
         vars[n++].def = d;
-    check_vardefs(v, vars, n);
-    check_reach(v, op, vars, n);
+    struct dict index;
+    dict_init(&index, var_match);
+    check_vardefs(v, vars, n, &index);
+    check_reach(v, op, &index);
+    dict_free(&index);
     for (size_t i = 0; i < n; i++)
         if (!vars[i].used)
             gql_val_error(v, vars[i].def->loc, "Variable \"$%s\" is never "

@@ -444,6 +444,20 @@ static void test_request_errors(void **state)
     gql_request_free(req);
 }
 
+static void test_messages_stay_utf8(void **state)
+{
+    (void)state;
+    /* The quotation of the value is cut at 40 bytes, inside an "é". */
+    json_t *r = run("{ echo(i: \"a\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"
+                    "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"
+                    "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\") }", NULL, NULL,
+                    NULL, NULL);
+    json_t *e = error_at(r, 0, "Expected a value of type Int, found \"a\xc3\xa9");
+    const char *msg = json_string_value(json_object_get(e, "message"));
+    assert_non_null(strstr(msg, "\xef\xbf\xbd...\""));    /* U+FFFD */
+    json_decref(r);
+}
+
 static void test_hostile_documents_are_refused(void **state)
 {
     (void)state;
@@ -799,6 +813,7 @@ int main(void)
         cmocka_unit_test(test_fetch_limits),
         cmocka_unit_test(test_points_and_fields_limits),
         cmocka_unit_test(test_request_errors),
+        cmocka_unit_test(test_messages_stay_utf8),
         cmocka_unit_test(test_hostile_documents_are_refused),
         cmocka_unit_test(test_introspection_fields),
         cmocka_unit_test(test_introspection_inputs_enums_and_wrappers),
