@@ -2,7 +2,8 @@
  * select, coerce variables (the bytes after a NUL, as JSON), execute over
  * the unit tests' fixture schema with every fetch answered, and dump the
  * response. Nothing may crash or leak; a request that starts must end in a
- * response within max_rounds passes. The same bytes are also read as a type
+ * response within max_rounds passes, and no error may claim memory ran
+ * out (what a JSON string refused for bad UTF-8 looks like). The same bytes are also read as a type
  * reference and as a constant value, as schema building reads them. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -29,6 +30,18 @@ static void answer_all(struct gql_request *r)
     }
 }
 
+/* Aborts on an "out of memory" error: memory does not run out here. */
+static void check_errors(json_t *response)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(response, "errors"), i, e) {
+        const char *msg = json_string_value(json_object_get(e, "message"));
+        if (!msg || strcmp(msg, "out of memory") == 0)
+            abort();
+    }
+}
+
 static void run(const char *query, size_t len, json_t *vars)
 {
     struct gql_limits l;
@@ -40,6 +53,7 @@ static void run(const char *query, size_t len, json_t *vars)
         if (!response || !json_array_size(json_object_get(response,
                                                           "errors")))
             abort();
+        check_errors(response);
         json_decref(response);
         return;
     }
@@ -52,6 +66,7 @@ static void run(const char *query, size_t len, json_t *vars)
     }
     if (rc != GQL_RUN_DONE || !json_object_get(response, "data"))
         abort();
+    check_errors(response);
     free(json_dumps(response, 0));
     json_decref(response);
     gql_request_free(r);

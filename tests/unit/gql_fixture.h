@@ -82,12 +82,13 @@ static enum gql_status fx_gpu_field(struct gql_call *c)
     return gql_return_json(c, NULL);        /* strict: a null for String! */
 }
 
-/* GPU.telemetry: `limit` samples, each charged as one point. */
+/* GPU.telemetry: `limit` samples, each charged as one point. An argument
+ * given as null arrives as JSON null, not as its default. */
 static enum gql_status fx_telemetry(struct gql_call *c)
 {
     json_int_t limit = json_integer_value(gql_call_arg(c, "limit"));
-    int desc = strcmp(json_string_value(gql_call_arg(c, "order")), "DESC")
-               == 0;
+    const char *order = json_string_value(gql_call_arg(c, "order"));
+    int desc = !order || strcmp(order, "DESC") == 0;
     if (gql_charge(c, (long)limit) != GQL_OK)
         return GQL_ERROR;
     json_t *arr = json_array();
