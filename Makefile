@@ -35,7 +35,7 @@ LIBS := -lev -lwslay -lhttp_parser $(PKG_LIBS) -ldl -lm
 
 # One archive per module; programs link them in one group, so each takes only
 # what it uses. The arrows between modules are checked by scripts/layers.sh.
-MODULES := core reactor proto store http agent cli replay
+MODULES := core graphql reactor proto store http agent cli replay
 MAINS := src/agent/main.c src/cli/main.c src/replay/main.c
 define module_srcs
 $(filter-out $(MAINS),$(wildcard src/$(1)/*.c))
@@ -87,7 +87,7 @@ LINK = @$(if $(Q),echo "  LINK  $@";) $(CC) $(LDFLAGS) -o $@ $< \
        -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LIBS)
 libs = $(filter $(foreach m,$(1),$(BUILD)/lib$(m).a),$(ARCHIVES))
 
-$(BUILD)/gantryd: $(BUILD)/obj/src/gantryd.o $(call libs,core reactor proto store http)
+$(BUILD)/gantryd: $(BUILD)/obj/src/gantryd.o $(call libs,core graphql reactor proto store http)
 	$(LINK)
 $(BUILD)/gantry-agent: $(BUILD)/obj/src/agent/main.o $(call libs,core reactor proto agent)
 	$(LINK)

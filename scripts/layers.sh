@@ -19,6 +19,7 @@ check() { # module, allowed modules...
   done < <(grep -rn '#include "[a-z]*/' "src/$mod" 2>/dev/null)
 }
 check core
+check graphql core
 check reactor core
 check proto core reactor
 check store core reactor
