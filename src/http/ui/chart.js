@@ -1,0 +1,84 @@
+// Time-series charts on dygraphs (Debian's libjs-dygraphs, embedded in
+// gantryd). Data may be set at any rate; a chart draws at most once per
+// animation frame, and only while it is on the page.
+import { h } from './dom.js';
+
+const COLORS = ['#2563eb', '#16a34a', '#ea580c', '#9333ea', '#0891b2', '#db2777', '#ca8a04', '#4b5563'];
+
+// A card with a title and a chart of the series `labels` (after time).
+// unit: shown after values; range: [min, max] fixed (else fits the data);
+// connect: draw lines across missing values (else a null is a gap);
+// spanMs: show that long a window ending at the last row, however few rows.
+export class TimeChart {
+  constructor({ title, labels, unit = '', range = null, digits = 1, tall = false, connect = false, spanMs = 0 }) {
+    this.connect = connect;
+    this.spanMs = spanMs;
+    this.labels = labels;
+    this.unit = unit;
+    this.range = range;
+    this.digits = digits;
+    this.rows = [];
+    this.graph = null;
+    this.queued = false;
+    this.plot = h('div', { class: 'plot' });
+    this.el = h('section', { class: `card chart${tall ? ' tall' : ''}` }, h('h2', null, title), this.plot);
+  }
+
+  // rows: [[Date, v1, v2, ...], ...] oldest first; null for no value.
+  set(rows) {
+    this.rows = rows;
+    this.schedule();
+  }
+
+  // Adds one row; rows older than keepMs before it are dropped.
+  push(row, keepMs) {
+    this.rows.push(row);
+    const oldest = row[0].getTime() - keepMs;
+    let cut = 0;
+    while (cut < this.rows.length && this.rows[cut][0].getTime() < oldest) cut++;
+    if (cut) this.rows.splice(0, cut);
+    this.schedule();
+  }
+
+  schedule() {
+    if (this.queued) return;
+    this.queued = true;
+    requestAnimationFrame(() => { this.queued = false; this.draw(); });
+  }
+
+  draw() {
+    if (!this.plot.isConnected || typeof Dygraph === 'undefined') return;
+    // dygraphs wants at least one row: an empty chart shows one gap.
+    const file = this.rows.length ? this.rows : [[new Date(), ...this.labels.map(() => null)]];
+    const end = file[file.length - 1][0].getTime();
+    const dateWindow = this.spanMs ? [end - this.spanMs, end] : null;
+    if (this.graph) {
+      this.graph.updateOptions({ file, dateWindow });
+      return;
+    }
+    const fmt = v => (typeof v === 'number' ? `${v.toFixed(this.digits)}${this.unit}` : '–');
+    this.graph = new Dygraph(this.plot, file, {
+      labels: ['time', ...this.labels],
+      colors: COLORS,
+      strokeWidth: 1.6,
+      legend: 'follow',
+      labelsSeparateLines: true,
+      valueRange: this.range,
+      dateWindow,
+      includeZero: true,
+      connectSeparatedPoints: this.connect,
+      axisLabelFontSize: 11,
+      axisLineColor: '#d1d5db',
+      gridLineColor: '#eef0f3',
+      yAxisLabelWidth: 46,
+      xAxisHeight: 22,
+      resizable: 'passive',
+      axes: { y: { valueFormatter: fmt, axisLabelFormatter: v => `${+v.toFixed(2)}${this.unit.trim() === '%' ? '%' : ''}` } },
+    });
+  }
+
+  destroy() {
+    if (this.graph) this.graph.destroy();
+    this.graph = null;
+  }
+}
