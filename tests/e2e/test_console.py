@@ -168,6 +168,8 @@ def test_overview_shows_health_workers_and_live_charts(browser, cluster):
          css(d, '[data-count="active"]')[0].text.endswith(str(expected)), what="active count")
     # 2 agents at 300 ms and 31 replayed hosts at 1 s: well over 1 heartbeat/s
     wait(d, lambda d: y_axis_max(d, 0) > 2, 30, "the heartbeats chart to draw live rates")
+    wait(d, lambda d: int(css(d, ".chart")[0].get_attribute("data-points")) >= 4 and
+         int(css(d, ".chart")[2].get_attribute("data-points")) >= 4, 30, "a few seconds of live series")
     assert text(d, "#ov-queue") == "0"
     shot(d, "overview")
 

@@ -3,12 +3,20 @@
 // animation frame, and only while it is on the page.
 import { h } from './dom.js';
 
+// 80000 -> "80k": y axis labels stay narrow; percentages keep their sign.
+function axisLabel(v, unit) {
+  const s = Math.abs(v) >= 10000 ? `${+(v / 1000).toFixed(1)}k` : `${+v.toFixed(2)}`;
+  return unit.trim() === '%' ? `${s}%` : s;
+}
+
 const COLORS = ['#2563eb', '#16a34a', '#ea580c', '#9333ea', '#0891b2', '#db2777', '#ca8a04', '#4b5563'];
 
 // A card with a title and a chart of the series `labels` (after time).
 // unit: shown after values; range: [min, max] fixed (else fits the data);
 // connect: draw lines across missing values (else a null is a gap);
-// spanMs: show that long a window ending at the last row, however few rows.
+// spanMs: the longest window shown, ending at the last row; until the data
+// spans that long, the window starts at the first value (and shows at least
+// a minute).
 export class TimeChart {
   constructor({ title, labels, unit = '', range = null, digits = 1, tall = false, connect = false, spanMs = 0 }) {
     this.connect = connect;
@@ -50,8 +58,11 @@ export class TimeChart {
     if (!this.plot.isConnected || typeof Dygraph === 'undefined') return;
     // dygraphs wants at least one row: an empty chart shows one gap.
     const file = this.rows.length ? this.rows : [[new Date(), ...this.labels.map(() => null)]];
+    const valued = this.rows.filter(r => r.some((v, i) => i > 0 && typeof v === 'number'));
+    this.el.dataset.points = valued.length;          // the browser tests read it
     const end = file[file.length - 1][0].getTime();
-    const dateWindow = this.spanMs ? [end - this.spanMs, end] : null;
+    const first = valued.length ? valued[0][0].getTime() : end;
+    const dateWindow = this.spanMs ? [Math.min(end - 60000, Math.max(end - this.spanMs, first)), end] : null;
     if (this.graph) {
       this.graph.updateOptions({ file, dateWindow });
       return;
@@ -73,7 +84,7 @@ export class TimeChart {
       yAxisLabelWidth: 46,
       xAxisHeight: 22,
       resizable: 'passive',
-      axes: { y: { valueFormatter: fmt, axisLabelFormatter: v => `${+v.toFixed(2)}${this.unit.trim() === '%' ? '%' : ''}` } },
+      axes: { y: { valueFormatter: fmt, axisLabelFormatter: v => axisLabel(v, this.unit) } },
     });
   }
 

@@ -17,8 +17,8 @@ function row(e) {
     h('td', null, h('span', { class: `badge s-${kind}` }, e.type)),
     h('td', null, e.worker_id ? link(workerHref(e.worker_id), e.worker_id) : ''),
     h('td', null, e.task_id ? link(taskHref(e.task_id), e.task_id) : ''),
-    h('td', { class: 'num' }, e.exit_code ?? ''),
-    h('td', { class: 'wrap muted' }, [e.attempts > 1 ? `attempt ${e.attempts}` : '', e.reason || ''].filter(Boolean).join(' · ')));
+    h('td', { class: 'num opt' }, e.exit_code ?? ''),
+    h('td', { class: 'wrap muted opt' }, [e.attempts > 1 ? `attempt ${e.attempts}` : '', e.reason || ''].filter(Boolean).join(' · ')));
 }
 
 export function mount(main, route) {
@@ -34,7 +34,7 @@ export function mount(main, route) {
   main.append(
     h('div', { class: 'bar-row' }, h('h1', null, 'Events'), count, h('span', { class: 'grow' }), kindSel, typeSel, search),
     h('div', { class: 'table-wrap' }, h('table', { class: 'events', id: 'events-table' }, h('thead', null, h('tr', null,
-      ['Time', 'Event', 'Worker', 'Task', 'Exit', 'Detail'].map(x => h('th', null, x)))), tbody), empty));
+      ['Time', 'Event', 'Worker', 'Task', 'Exit', 'Detail'].map((x, i) => h('th', { class: i > 3 ? 'opt' : null }, x)))), tbody), empty));
 
   let newest = -Infinity;
   const match = e => (!opts.kind || e.type.startsWith(opts.kind)) && (!opts.type || e.type === opts.type) &&

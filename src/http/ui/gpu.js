@@ -5,7 +5,7 @@ import * as api from './api.js';
 import * as store from './store.js';
 import { live } from './ws.js';
 import { TimeChart } from './chart.js';
-import { h, setText, num, stamp, toMs, workerHref } from './dom.js';
+import { h, setText, num, stamp, toMs, coalesce, workerHref } from './dom.js';
 
 const WINDOWS = [['5m', 5], ['15m', 15], ['1h', 60], ['6h', 360], ['24h', 1440]];
 const CHARTS = [
@@ -31,7 +31,7 @@ export function mount(main, route) {
   const seg = h('span', { class: 'seg', role: 'group', 'aria-label': 'Window' });
   const note = h('span', { class: 'muted' });
   const latest = h('dl', { class: 'kv', id: 'gpu-latest' });
-  const charts = CHARTS.map(c => new TimeChart({ ...c, connect: true }));
+  const charts = CHARTS.map(c => new TimeChart({ ...c, connect: true, spanMs: minutes * 60000 }));
   main.append(
     h('div', { class: 'bar-row' }, title), sub, error,
     h('div', { class: 'bar-row' }, h('span', null, 'Window'), seg, note),
@@ -39,11 +39,11 @@ export function mount(main, route) {
 
   const values = {};
   let lastTs = NaN;
-  const drawLatest = () => {
+  const drawLatest = coalesce(() => {
     latest.replaceChildren(...FIELDS.flatMap(([k, label, unit]) => [h('dt', null, label),
       h('dd', { dataset: { metric: k } }, typeof values[k] === 'number' ? `${num(values[k], 1)}${unit}` : '–')]),
     h('dt', null, 'time'), h('dd', null, stamp(lastTs)));
-  };
+  });
   const row = (ts, m) => CHARTS.map(c => [new Date(ts), ...c.keys.map(k => (typeof m[k] === 'number' ? m[k] : null))]);
   const load = async () => {
     const now = Date.now() + store.state.serverOffset;
@@ -63,6 +63,7 @@ export function mount(main, route) {
   for (const [label, m] of WINDOWS) {
     seg.append(h('button', { type: 'button', 'aria-pressed': String(m === minutes), onclick: ev => {
       minutes = m;
+      for (const c of charts) c.spanMs = m * 60000;
       for (const b of seg.children) b.setAttribute('aria-pressed', String(b === ev.target));
       history.replaceState(null, '', `#/gpus/${encodeURIComponent(uuid)}?window=${label}`);
       load();

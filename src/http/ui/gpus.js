@@ -114,7 +114,7 @@ export function mount(main, route) {
       byHost.get(info.hostname).push(info);
     }
     const hosts = [...byHost.keys()].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
-    heat.style.setProperty('--cell', list.length > 4000 ? '10px' : list.length > 1500 ? '13px' : '18px');
+    heat.style.setProperty('--cell', list.length > 4000 ? '10px' : list.length > 1500 ? '13px' : list.length > 400 ? '18px' : '22px');
     cells.clear();
     const q = filter.value.trim().toLowerCase();
     heat.replaceChildren(...hosts.filter(host => !q || host.toLowerCase().includes(q)).map(host => {

@@ -18,7 +18,7 @@ function fields(t) {
     ['worker', t.worker_id ? link(workerHref(t.worker_id), t.worker_id) : '–'],
     ['command', h('span', { class: 'mono' }, commandText({ command: t.command }) || '–')],
     ['image', t.docker_image || '–'],
-    ['resources', `${num(t.cpu_required, 2)} cores · ${mib(t.memory_required)} · ${num(t.gpu_required, 2)} GPU${t.gpu_model ? ` (${t.gpu_model})` : ''}${t.storage_required ? ` · ${mib(t.storage_required)} disk` : ''}`],
+    ['resources', `${num(t.cpu_required, 2)} core${t.cpu_required === 1 ? '' : 's'} · ${mib(t.memory_required)} · ${num(t.gpu_required, 2)} GPU${t.gpu_model ? ` (${t.gpu_model})` : ''}${t.storage_required ? ` · ${mib(t.storage_required)} disk` : ''}`],
     ['priority', t.priority],
     ['attempts', `${t.attempts} of ${t.max_attempts}`],
     ['exit code', t.exit_code ?? '–'],
@@ -86,6 +86,7 @@ export function mount(main, route) {
   // Lines arrive in bursts; they are added once per frame, in one piece.
   let pending = [];
   let lastId = '';
+  let atLineStart = true;
   let closeLog = null;
   const flushLog = () => {
     if (!pending.length) return;
@@ -105,8 +106,9 @@ export function mount(main, route) {
         if (lastId && m.id && !after(m.id, lastId)) return;
         if (m.id) lastId = m.id;
         pending.push([m.stream === 'stderr' ? 'err' : '', m.data]);
+        atLineStart = m.data.endsWith('\n');
       } else if (m.type === 'end') {
-        pending.push(['end', `\n— ${m.status}${m.exit_code !== null && m.exit_code !== undefined ? `, exit code ${m.exit_code}` : ''}${m.reason ? ` (${m.reason})` : ''}\n`]);
+        pending.push(['end', `${atLineStart ? '' : '\n'}— ${m.status}${m.exit_code !== null && m.exit_code !== undefined ? `, exit code ${m.exit_code}` : ''}${m.reason ? ` (${m.reason})` : ''}\n`]);
         setText(logState, m.status);
         load();
       }

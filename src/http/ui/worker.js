@@ -30,7 +30,8 @@ export function mount(main, route) {
   const labels = h('div', { class: 'chips' });
   const win = { minutes: 15 };
   const seg = h('span', { class: 'seg', role: 'group', 'aria-label': 'Window' });
-  const chart = new TimeChart({ title: h('span', null, 'Use ', seg), labels: ['CPU', 'memory', 'GPU'], unit: '%', range: [0, 100], tall: true });
+  const chart = new TimeChart({ title: h('span', null, 'Use ', seg), labels: ['CPU', 'memory', 'GPU'], unit: '%', range: [0, 100], tall: true,
+    spanMs: win.minutes * 60000 });
   const gpuBody = h('tbody');
   const runBody = h('tbody');
   const recentBody = h('tbody');
@@ -128,6 +129,7 @@ export function mount(main, route) {
   for (const [label, minutes] of WINDOWS) {
     seg.append(h('button', { type: 'button', 'aria-pressed': String(minutes === win.minutes), onclick: ev => {
       win.minutes = minutes;
+      chart.spanMs = minutes * 60000;
       for (const b of seg.children) b.setAttribute('aria-pressed', String(b === ev.target));
       loadHistory();
     } }, label));
