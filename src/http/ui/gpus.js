@@ -1,7 +1,8 @@
 // GPUs: the whole fleet as a heat map, one cell per GPU grouped by host
 // (the list from /api/v1/gpus, values live from the store), coloured by
 // the chosen metric; hover shows a GPU's values, a click opens its page.
-// Only the cells whose GPU changed are recoloured, once per frame.
+// Only the cells whose GPU changed are recoloured, once a second: each
+// recolouring repaints, and a fleet's samples arrive all the time.
 import * as api from './api.js';
 import * as store from './store.js';
 import { h, setText, num, mib, pct, ago, throttle, gpuHref, workerHref } from './dom.js';
@@ -114,7 +115,10 @@ export function mount(main, route) {
       byHost.get(info.hostname).push(info);
     }
     const hosts = [...byHost.keys()].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
-    heat.style.setProperty('--cell', list.length > 4000 ? '10px' : list.length > 1500 ? '13px' : list.length > 400 ? '18px' : '22px');
+    // Past 2,000 GPUs the hosts lose their names (the hover card has them)
+    // so that 8,000 cells still fit about one screen.
+    heat.classList.toggle('dense', list.length > 2000);
+    heat.style.setProperty('--cell', list.length > 2000 ? '7px' : list.length > 1000 ? '13px' : list.length > 400 ? '18px' : '22px');
     cells.clear();
     const q = filter.value.trim().toLowerCase();
     heat.replaceChildren(...hosts.filter(host => !q || host.toLowerCase().includes(q)).map(host => {
@@ -169,19 +173,24 @@ export function mount(main, route) {
   heat.addEventListener('focusin', ev => { const a = ev.target.closest('[data-gpu-uuid]'); if (a) showTip(a); });
   heat.addEventListener('focusout', hideTip);
 
-  const summarySoon = throttle(summary, 1000);
-  const off = store.on('gpus', changed => {
+  const pending = new Set();
+  const paintPending = throttle(() => {
     const r = range();
     if (r.join() !== painted) repaintAll();
     let unknown = false;
-    for (const uuid of changed) {
+    for (const uuid of pending) {
       const c = cells.get(uuid);
       if (c) paint(c, r);
       else if (store.gpus.has(uuid) && !known.has(uuid)) unknown = true;
     }
     if (unknown) reload();
-    if (hovered && changed.has(hovered.dataset.gpuUuid)) showTip(hovered);
-    summarySoon();
+    if (hovered && pending.has(hovered.dataset.gpuUuid)) showTip(hovered);
+    pending.clear();
+    summary();
+  }, 1000);
+  const off = store.on('gpus', changed => {
+    for (const uuid of changed) pending.add(uuid);
+    paintPending();
   });
   load();
   return () => { off(); hideTip(); };

@@ -1,6 +1,8 @@
 // Workers: one row per worker, sortable by any column, filtered by state
-// and by text (id, hostname, labels). Rows are kept and updated in place
-// as heartbeats arrive; the order is recomputed at most once a second.
+// and by text (id, hostname, labels). Rows are kept and updated in place,
+// twice a second at most and only while on screen (a row scrolled into view
+// is brought up to date then); the order is recomputed at most once a
+// second. The table's layout is fixed, so a changed cell lays out alone.
 import * as store from './store.js';
 import { h, setText, badge, setBadge, meter, setMeter, num, mib, ago, toMs, throttle, workerHref } from './dom.js';
 
@@ -63,6 +65,26 @@ export function mount(main, route) {
   const opts = { q: p.get('q') || '', state: p.get('state') || '', sort: p.get('sort') || 'id', dir: p.get('dir') === 'desc' ? -1 : 1 };
   const rows = new Map();
   let order = [];
+  const onScreen = new Set();
+  const stale = new Set();
+  const pending = new Set();
+  const io = new IntersectionObserver(entries => {
+    for (const en of entries) {
+      const id = en.target.dataset.workerId;
+      if (!en.isIntersecting) { onScreen.delete(id); continue; }
+      onScreen.add(id);
+      const w = store.workers.get(id);
+      if (stale.delete(id) && w) fill(en.target, w);
+    }
+  }, { rootMargin: '300px 0px' });
+  const rowOf = w => {
+    let tr = rows.get(w.id);
+    if (!tr) {
+      rows.set(w.id, tr = newRow(w));
+      io.observe(tr);
+    }
+    return tr;
+  };
   const tbody = h('tbody');
   const count = h('span', { class: 'muted' });
   const heads = COLUMNS.map(c => h('th', { class: `${c.num ? 'num' : ''} ${c.opt ? 'opt' : ''}`, dataset: { sort: c.key }, scope: 'col' }, c.label));
@@ -91,10 +113,10 @@ export function mount(main, route) {
   const arrange = () => {
     const col = COLUMNS.find(c => c.key === opts.sort) || COLUMNS[0];
     const list = [...store.workers.values()].filter(visible).sort(compare(col, opts.dir));
-    for (const id of rows.keys()) if (!store.workers.has(id)) rows.delete(id);
+    for (const [id, tr] of rows) if (!store.workers.has(id)) { rows.delete(id); io.unobserve(tr); }
     const ids = list.map(w => w.id);
     if (ids.length !== order.length || ids.some((id, i) => id !== order[i])) {
-      tbody.replaceChildren(...list.map(w => rows.get(w.id) || rows.set(w.id, newRow(w)).get(w.id)));
+      tbody.replaceChildren(...list.map(rowOf));
       order = ids;
     }
     for (const th of heads) th.setAttribute('aria-sort', th.dataset.sort === opts.sort ? (opts.dir > 0 ? 'ascending' : 'descending') : 'none');
@@ -102,15 +124,21 @@ export function mount(main, route) {
     empty.hidden = list.length > 0;
   };
   const rearrange = throttle(arrange, 1000);
-  const update = changed => {
+  const refresh = throttle(() => {
     let reorder = false;
-    for (const id of changed) {
+    for (const id of pending) {
       const w = store.workers.get(id), tr = rows.get(id);
       if (!w || !tr) { reorder = true; continue; }
-      fill(tr, w);
+      if (onScreen.has(id)) fill(tr, w);
+      else stale.add(id);
       reorder = reorder || LIVE_KEYS.has(opts.sort) || !!opts.state;
     }
+    pending.clear();
     if (reorder) rearrange();
+  }, 500);
+  const update = changed => {
+    for (const id of changed) pending.add(id);
+    refresh();
   };
 
   for (const th of heads) {
@@ -125,6 +153,8 @@ export function mount(main, route) {
   stateSel.onchange = () => { opts.state = stateSel.value; keepInUrl(); arrange(); };
   arrange();
   const off = store.on('workers', update);
-  const ages = setInterval(() => { for (const [id, tr] of rows) setText(tr.children[9], ago(COLUMNS[9].get(store.workers.get(id) || {}))); }, 5000);
-  return () => { off(); clearInterval(ages); };
+  const ages = setInterval(() => {
+    for (const id of onScreen) if (rows.has(id)) setText(rows.get(id).children[9], ago(COLUMNS[9].get(store.workers.get(id) || {})));
+  }, 5000);
+  return () => { off(); clearInterval(ages); io.disconnect(); };
 }
