@@ -244,7 +244,7 @@ def test_gpu_heatmap_shows_the_whole_fleet_on_one_screen(browser, cluster):
         "return Math.max(...[...document.querySelectorAll('[data-gpu-uuid]')].map(a => a.getBoundingClientRect().bottom))")
     assert bottom <= DESKTOP[1], f"the last GPU cell ends at y={bottom}, below the screen"
     shot(d, "gpus")
-    css(d, '[data-metric="temp"]')[0].click()
+    css(d, '[data-choice="temp"]')[0].click()
     wait(d, lambda d: "°C" in text(d, ".legend"), what="the temperature scale")
     uuid = "GPU-5fd4f087-86f3-7a43-b711-4771313afc50"
     cell = css(d, f'[data-gpu-uuid="{uuid}"]')[0]
@@ -259,6 +259,10 @@ def test_gpu_heatmap_shows_the_whole_fleet_on_one_screen(browser, cluster):
     assert len(css(d, ".chart")) == 5
     wait(d, lambda d: text(d, '#gpu-latest [data-metric="gpu_utilization"]') not in ("", "–"), what="latest values")
     shot(d, "gpu")
+    css(d, '[data-choice="60"]')[0].click()                # the last hour
+    wait(d, lambda d: d.current_url.endswith("?window=1h") and
+         css(d, '[data-choice="60"]')[0].get_attribute("aria-pressed") == "true" and
+         re.search(r"[1-9]\d* samples", text(d, ".bar-row .muted")), what="the hour's samples")
 
 
 def submit_from_form(d, cluster, command):
@@ -317,6 +321,21 @@ def sleepers(workdir):
         except OSError:
             pass
     return found
+
+
+def test_a_waiting_task_shows_why(browser, cluster):
+    d = browser
+    tid = submit(cluster.g, {"command": "true", "gpu_required": 64})
+    open_view(d, cluster, f"tasks/{tid}", lambda d: css(d, "#task-reason") and css(d, "#task-reason")[0].is_displayed(),
+              "the waiting reason")
+    assert text(d, "#task-status") == "queued"
+    assert text(d, "#task-reason") == "Waiting: no worker with 64 free GPUs"
+    shot(d, "task-waiting")
+    button = d.find_element(By.ID, "cancel")
+    button.click()
+    button.click()
+    wait(d, lambda d: text(d, "#task-status") == "cancelled" and not css(d, "#task-reason")[0].is_displayed(),
+         what="cancelled, no longer waiting")
 
 
 def test_deep_links_survive_a_reload(browser, cluster):

@@ -19,15 +19,7 @@ const COLORS = ['#2563eb', '#16a34a', '#ea580c', '#9333ea', '#0891b2', '#db2777'
 // a minute).
 export class TimeChart {
   constructor({ title, labels, unit = '', range = null, digits = 1, tall = false, connect = false, spanMs = 0 }) {
-    this.connect = connect;
-    this.spanMs = spanMs;
-    this.labels = labels;
-    this.unit = unit;
-    this.range = range;
-    this.digits = digits;
-    this.rows = [];
-    this.graph = null;
-    this.queued = false;
+    Object.assign(this, { labels, unit, range, digits, connect, spanMs, rows: [], graph: null, queued: false });
     this.plot = h('div', { class: 'plot' });
     this.el = h('section', { class: `card chart${tall ? ' tall' : ''}` }, h('h2', null, title), this.plot);
   }

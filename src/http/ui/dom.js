@@ -45,6 +45,19 @@ export function throttle(fn, ms) {
   };
 }
 
+// Buttons of which one is pressed: choices [[value, label], ...]; onPick
+// gets the value of the one pressed. Each button carries data-choice.
+export function segmented(label, choices, current, onPick) {
+  const seg = h('span', { class: 'seg', role: 'group', 'aria-label': label });
+  for (const [value, text] of choices) {
+    seg.append(h('button', { type: 'button', dataset: { choice: value }, 'aria-pressed': String(value === current), onclick: () => {
+      for (const b of seg.children) b.setAttribute('aria-pressed', String(b.dataset.choice === String(value)));
+      onPick(value);
+    } }, text));
+  }
+  return seg;
+}
+
 // A state badge (workers and tasks share the class names).
 export function badge(state) {
   return h('span', { class: `badge s-${state}`, dataset: { state } }, state);

@@ -5,9 +5,9 @@ import * as api from './api.js';
 import * as store from './store.js';
 import { live } from './ws.js';
 import { TimeChart } from './chart.js';
-import { h, setText, num, stamp, toMs, coalesce, workerHref } from './dom.js';
+import { h, setText, num, stamp, toMs, coalesce, segmented, workerHref } from './dom.js';
 
-const WINDOWS = [['5m', 5], ['15m', 15], ['1h', 60], ['6h', 360], ['24h', 1440]];
+const WINDOWS = [[5, '5m'], [15, '15m'], [60, '1h'], [360, '6h'], [1440, '24h']];
 const CHARTS = [
   { title: 'Utilisation', unit: '%', range: [0, 100], keys: ['gpu_utilization', 'memory_utilization', 'encoder_utilization', 'decoder_utilization'],
     labels: ['GPU', 'memory', 'encoder', 'decoder'] },
@@ -23,12 +23,16 @@ const FIELDS = [['gpu_utilization', 'utilisation', '%'], ['memory_utilization', 
 
 export function mount(main, route) {
   const uuid = route.id;
-  let minutes = WINDOWS.some(w => w[0] === route.params.get('window'))
-    ? WINDOWS.find(w => w[0] === route.params.get('window'))[1] : 15;
+  let minutes = (WINDOWS.find(w => w[1] === route.params.get('window')) || [15])[0];
   const title = h('h1', null, h('span', { class: 'mono' }, uuid));
   const sub = h('div', { class: 'sub' });
   const error = h('p', { class: 'error', role: 'alert' });
-  const seg = h('span', { class: 'seg', role: 'group', 'aria-label': 'Window' });
+  const seg = segmented('Window', WINDOWS, minutes, m => {
+    minutes = m;
+    for (const c of charts) c.spanMs = m * 60000;
+    history.replaceState(null, '', `#/gpus/${encodeURIComponent(uuid)}?window=${WINDOWS.find(w => w[0] === m)[1]}`);
+    load();
+  });
   const note = h('span', { class: 'muted' });
   const latest = h('dl', { class: 'kv', id: 'gpu-latest' });
   const charts = CHARTS.map(c => new TimeChart({ ...c, connect: true, spanMs: minutes * 60000 }));
@@ -60,16 +64,6 @@ export function mount(main, route) {
       error.textContent = e.message;
     }
   };
-  for (const [label, m] of WINDOWS) {
-    seg.append(h('button', { type: 'button', 'aria-pressed': String(m === minutes), onclick: ev => {
-      minutes = m;
-      for (const c of charts) c.spanMs = m * 60000;
-      for (const b of seg.children) b.setAttribute('aria-pressed', String(b === ev.target));
-      history.replaceState(null, '', `#/gpus/${encodeURIComponent(uuid)}?window=${label}`);
-      load();
-    } }, label));
-  }
-
   api.get(`/api/v1/gpus/${encodeURIComponent(uuid)}`).then(r => {
     const d = r.data;
     const g = store.gpus.get(uuid);

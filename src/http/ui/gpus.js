@@ -5,7 +5,7 @@
 // recolouring repaints, and a fleet's samples arrive all the time.
 import * as api from './api.js';
 import * as store from './store.js';
-import { h, setText, num, mib, pct, ago, throttle, gpuHref, workerHref } from './dom.js';
+import { h, setText, num, mib, pct, ago, throttle, segmented, gpuHref, workerHref } from './dom.js';
 
 const memPct = g => {
   const used = g.m.memory_used_mib, free = g.m.memory_free_mib;
@@ -60,7 +60,11 @@ function tipHtml(tip, info, g) {
 
 export function mount(main, route) {
   let metric = METRICS[route.params.get('metric')] ? route.params.get('metric') : 'util';
-  const seg = h('span', { class: 'seg', role: 'group', 'aria-label': 'Colour by' });
+  const seg = segmented('Colour by', Object.entries(METRICS).map(([key, m]) => [key, m.label]), metric, key => {
+    metric = key;
+    history.replaceState(null, '', `#/gpus?metric=${key}`);
+    repaintAll();
+  });
   const lo = h('span'), hi = h('span');
   const count = h('span', { class: 'muted', id: 'gpu-count' });
   const stats = h('span', { class: 'muted' });
@@ -146,14 +150,6 @@ export function mount(main, route) {
   };
   const reload = throttle(load, 3000);
 
-  for (const [key, m] of Object.entries(METRICS)) {
-    seg.append(h('button', { type: 'button', dataset: { metric: key }, 'aria-pressed': String(key === metric), onclick: () => {
-      metric = key;
-      for (const b of seg.children) b.setAttribute('aria-pressed', String(b.dataset.metric === key));
-      history.replaceState(null, '', `#/gpus?metric=${key}`);
-      repaintAll();
-    } }, m.label));
-  }
   filter.oninput = build;
   const showTip = a => {
     const c = cells.get(a.dataset.gpuUuid);

@@ -6,10 +6,10 @@ import * as api from './api.js';
 import * as store from './store.js';
 import { TimeChart } from './chart.js';
 import { h, setText, badge, setBadge, meter, setMeter, num, mib, pct, ago, stamp, toMs, throttle, commandText,
-  link, taskHref, gpuHref } from './dom.js';
+  segmented, link, taskHref, gpuHref } from './dom.js';
 import { armed } from './actions.js';
 
-const WINDOWS = [['15m', 15], ['1h', 60], ['6h', 360]];
+const WINDOWS = [[15, '15m'], [60, '1h'], [360, '6h']];
 
 function resourceCard(title) {
   const big = h('div', { class: 'big' });
@@ -29,7 +29,11 @@ export function mount(main, route) {
   const cards = { cpu: resourceCard('CPU'), mem: resourceCard('Memory'), gpu: resourceCard('GPUs'), disk: resourceCard('Storage') };
   const labels = h('div', { class: 'chips' });
   const win = { minutes: 15 };
-  const seg = h('span', { class: 'seg', role: 'group', 'aria-label': 'Window' });
+  const seg = segmented('Window', WINDOWS, win.minutes, minutes => {
+    win.minutes = minutes;
+    chart.spanMs = minutes * 60000;
+    loadHistory();
+  });
   const chart = new TimeChart({ title: h('span', null, 'Use ', seg), labels: ['CPU', 'memory', 'GPU'], unit: '%', range: [0, 100], tall: true,
     spanMs: win.minutes * 60000 });
   const gpuBody = h('tbody');
@@ -126,15 +130,6 @@ export function mount(main, route) {
       chart.set([]);
     }
   };
-  for (const [label, minutes] of WINDOWS) {
-    seg.append(h('button', { type: 'button', 'aria-pressed': String(minutes === win.minutes), onclick: ev => {
-      win.minutes = minutes;
-      chart.spanMs = minutes * 60000;
-      for (const b of seg.children) b.setAttribute('aria-pressed', String(b === ev.target));
-      loadHistory();
-    } }, label));
-  }
-
   drain.onclick = async () => {
     error.textContent = '';
     try {
