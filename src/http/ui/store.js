@@ -75,7 +75,7 @@ function onTelemetry(data) {
   else if (data.is_active && (w.state === 'inactive' || w.state === 'offline')) setState(w, 'active');
   for (const g of data.gpus || []) {
     let e = gpus.get(g.uuid);
-    if (!e) gpus.set(g.uuid, e = { uuid: g.uuid, m: {}, host: '' });
+    if (!e) gpus.set(g.uuid, e = { uuid: g.uuid, m: {} });
     e.index = g.index;
     e.model = g.model;
     e.memory_mib = g.memory_mib;
@@ -113,7 +113,7 @@ function addEvent(msg, isLive) {
   if (isLive) lastEventId = msg.id;
   const t = e.type || '';
   if (t === 'task.queued' || /^task\.(completed|failed|cancelled)$/.test(t)) {
-    const b = bucketOf(e.ms);
+    const b = bucketOf(e.ms - state.serverOffset);    // gantryd's clock to the page's
     const v = taskBuckets.get(b) || [0, 0];
     v[t === 'task.queued' ? 0 : 1]++;
     taskBuckets.set(b, v);

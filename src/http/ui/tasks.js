@@ -17,7 +17,8 @@ export function mount(main, route) {
   const error = h('p', { class: 'error', role: 'alert' });
   const more = h('span', { class: 'muted' });
   const form = submitForm(id => { location.hash = taskHref(id); });
-  const details = h('details', { class: 'card', id: 'submit', open: true },
+  // Open on a desktop; on a phone it would push the list off the screen.
+  const details = h('details', { class: 'card', id: 'submit', open: matchMedia('(min-width: 721px)').matches },
     h('summary', null, h('b', null, 'Submit a task')), form.el);
   main.append(
     h('div', { class: 'bar-row' }, h('h1', null, 'Tasks'), more, h('span', { class: 'grow' }), statusSel, workerSel),
