@@ -119,10 +119,11 @@ export function mount(main, route) {
       byHost.get(info.hostname).push(info);
     }
     const hosts = [...byHost.keys()].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
-    // Past 2,000 GPUs the hosts lose their names (the hover card has them)
-    // so that 8,000 cells still fit about one screen.
+    // Cells shrink as the fleet grows (style.css); past 2,000 GPUs the hosts
+    // lose their names (the hover card has them) so 8,000 fit one screen.
+    heat.classList.toggle('mid', list.length > 400 && list.length <= 1000);
+    heat.classList.toggle('small', list.length > 1000 && list.length <= 2000);
     heat.classList.toggle('dense', list.length > 2000);
-    heat.style.setProperty('--cell', list.length > 2000 ? '7px' : list.length > 1000 ? '13px' : list.length > 400 ? '18px' : '22px');
     cells.clear();
     const q = filter.value.trim().toLowerCase();
     heat.replaceChildren(...hosts.filter(host => !q || host.toLowerCase().includes(q)).map(host => {
