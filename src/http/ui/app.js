@@ -78,6 +78,7 @@ function login() {
   const input = document.getElementById('login-token');
   const err = document.getElementById('login-error');
   box.hidden = false;
+  document.getElementById('health').textContent = 'signed out';
   input.focus();
   return new Promise(resolve => {
     form.onsubmit = async ev => {
