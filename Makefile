@@ -68,13 +68,20 @@ $(BUILD)/obj/%.o: %.c
 	@$(if $(Q),echo "  CC    $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-# Files embedded in the programs (the web page), as generated C.
-GEN_http := $(BUILD)/obj/gen/page.o
-$(BUILD)/obj/gen/page.c: src/http/page.html scripts/embed.sh
+# Files embedded in gantryd, as one generated C table: the console
+# (src/http/ui/) and the chart library it uses, read from Debian's
+# libjs-dygraphs at build time, never copied into the repository.
+DYGRAPHS ?= /usr/share/javascript/dygraphs
+UI_SRCS := $(sort $(wildcard src/http/ui/*.*))
+UI_LIBS := $(DYGRAPHS)/dygraph.min.js $(DYGRAPHS)/dygraph.min.css
+GEN_http := $(BUILD)/obj/gen/ui_assets.o
+$(BUILD)/obj/gen/ui_assets.c: $(UI_SRCS) $(UI_LIBS) src/http/ui scripts/embed_assets.sh
 	@mkdir -p $(dir $@)
-	$(Q)sh scripts/embed.sh $< page_html > $@
-$(BUILD)/obj/gen/page.o: $(BUILD)/obj/gen/page.c
-	$(Q)$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -c $< -o $@
+	@$(if $(Q),echo "  EMBED $(words $(UI_SRCS) $(UI_LIBS)) files")
+	$(Q)sh scripts/embed_assets.sh $(foreach f,$(UI_SRCS) $(UI_LIBS),$(notdir $(f))=$(f)) > $@.tmp
+	$(Q)mv $@.tmp $@
+$(BUILD)/obj/gen/ui_assets.o: $(BUILD)/obj/gen/ui_assets.c
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 define archive_rule
 $(BUILD)/lib$(1).a: $(patsubst %.c,$(BUILD)/obj/%.o,$(SRC_$(1))) $(GEN_$(1))

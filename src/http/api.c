@@ -6,6 +6,7 @@
 #include "core/timefmt.h"
 #include "router.h"
 #include "store/store.h"
+#include "ui.h"
 
 /* Keeps the environment the handlers read. */
 void api_init(struct api_env *e)
@@ -63,7 +64,7 @@ int api_register(void)
 {
     if (router_add(health_routes, sizeof(health_routes) / sizeof(health_routes[0])) < 0 ||
         api_workers_register() < 0 || api_tasks_register() < 0 || api_history_register() < 0 ||
-        api_gpus_register() < 0 || api_meta_register() < 0)
+        api_gpus_register() < 0 || api_meta_register() < 0 || ui_register() < 0)
         return -1;
     return 0;
 }

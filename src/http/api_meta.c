@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "api.h"
-#include "page.h"
 #include "proto/session.h"
 #include "reactor/reactor.h"
 #include "router.h"
@@ -264,19 +263,12 @@ static int get_openapi(struct http_req *req)
         "securitySchemes", "bearer", "type", "http", "scheme", "bearer"));
 }
 
-/* GET /: the live page. */
-static int get_page(struct http_req *req)
-{
-    return http_reply(req, 200, "text/html; charset=utf-8", page_html, page_html_len);
-}
-
 static const struct http_route meta_routes[] = {
-    {"GET", "/", get_page, ROUTE_PUBLIC, "The live web page"},
     {"GET", "/metrics", get_metrics, ROUTE_READ, "Prometheus metrics"},
     {"GET", "/openapi.json", get_openapi, ROUTE_PUBLIC, "This API as an OpenAPI 3 document"},
 };
 
-/* Adds /, /metrics and /openapi.json. Returns 0 or -1. */
+/* Adds /metrics and /openapi.json. Returns 0 or -1. */
 int api_meta_register(void)
 {
     return router_add(meta_routes, sizeof(meta_routes) / sizeof(meta_routes[0]));

@@ -72,6 +72,8 @@ void http_upgrade(struct http_req *req, const struct conn_proto *proto, void *ud
 
 int http_reply(struct http_req *req, int status, const char *content_type,
                const void *body, size_t len);
+int http_reply_headers(struct http_req *req, int status, const char *content_type,
+                       const char *headers, const void *body, size_t len);
 int http_reply_shared(struct http_req *req, int status, const char *content_type,
                       struct rbuf *b);
 int http_reply_json(struct http_req *req, int status, json_t *body);

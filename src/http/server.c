@@ -67,6 +67,7 @@ const char *http_status_text(int status)
     case 201: return "Created";
     case 202: return "Accepted";
     case 204: return "No Content";
+    case 304: return "Not Modified";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";
@@ -585,8 +586,10 @@ static void cors_headers(struct http_req *req, struct buf *h)
     }
 }
 
+/* headers: extra header lines, each ending in CRLF, that replace the
+ * default Cache-Control (NULL: no-store). A 304 has no content headers. */
 static int reply(struct http_req *req, int status, const char *content_type,
-                 const void *body, size_t len, struct rbuf *shared)
+                 const char *headers, const void *body, size_t len, struct rbuf *shared)
 {
     struct conn *c = req->conn;
     struct http_conn *hc = c->ud;
@@ -602,12 +605,15 @@ static int reply(struct http_req *req, int status, const char *content_type,
     req->status = status;
     struct buf *out = conn_out(c);
     size_t before = out->len;
-    int rc = buf_printf(out,
-                        "HTTP/1.1 %d %s\r\nServer: gantryd/" GANTRY_VERSION
-                        "\r\nDate: %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                        "Cache-Control: no-store\r\n%s",
-                        status, http_status_text(status), date, content_type, len,
+    int rc = buf_printf(out, "HTTP/1.1 %d %s\r\nServer: gantryd/" GANTRY_VERSION
+                        "\r\nDate: %s\r\n%s%s",
+                        status, http_status_text(status), date,
+                        headers ? headers : "Cache-Control: no-store\r\n",
                         req->keep_alive ? "" : "Connection: close\r\n");
+    if (status == 304)
+        len = 0;
+    else
+        rc |= buf_printf(out, "Content-Type: %s\r\nContent-Length: %zu\r\n", content_type, len);
     if (status == 405)
         rc |= buf_printf(out, "Allow: %s\r\n", router_allow(req));
     if (status == 401)
@@ -633,7 +639,16 @@ static int reply(struct http_req *req, int status, const char *content_type,
 int http_reply(struct http_req *req, int status, const char *content_type,
                const void *body, size_t len)
 {
-    return reply(req, status, content_type, body, len, NULL);
+    return reply(req, status, content_type, NULL, body, len, NULL);
+}
+
+/* As http_reply, with header lines of the caller's (each ending in CRLF)
+ * in place of Cache-Control: no-store; status 304 sends no body and no
+ * Content-Type or Content-Length (content_type may be NULL then). */
+int http_reply_headers(struct http_req *req, int status, const char *content_type,
+                       const char *headers, const void *body, size_t len)
+{
+    return reply(req, status, content_type, headers, body, len, NULL);
 }
 
 /* As http_reply, with a body many replies share: the connection holds a
@@ -641,7 +656,7 @@ int http_reply(struct http_req *req, int status, const char *content_type,
 int http_reply_shared(struct http_req *req, int status, const char *content_type,
                       struct rbuf *b)
 {
-    return reply(req, status, content_type, b->data, b->len, b);
+    return reply(req, status, content_type, NULL, b->data, b->len, b);
 }
 
 static int dump_to_buf(const char *p, size_t n, void *ud)
