@@ -176,13 +176,20 @@ static int get_task(struct http_req *req)
     return http_reply_error(req, 404, "TASK_NOT_FOUND", "no task %s", req->params[0]);
 }
 
-/* DELETE /api/tasks/{id}: cancel. */
+/* DELETE /api/tasks/{id}?grace=DUR : cancel; SIGKILL follows SIGTERM after
+ * the grace (default tasks.cancel_grace). */
 static int delete_task(struct http_req *req)
 {
+    char v[32], why[64];
+    double grace = api_env->cancel_grace;
+    int has = http_query_param(req, "grace", v, sizeof(v));
+    if (has < 0 || (has == 1 && parse_duration(v, &grace, why, sizeof(why)) < 0))
+        return http_reply_error(req, 400, "INVALID_PARAMETER",
+                                "grace must be a duration like 500ms, 5s or 2m");
     struct task *t = find_task(req);
     if (!t)
         return 0;
-    if (cluster_cancel(api_env->cl, t, api_env->cancel_grace, api_now()) == 1)
+    if (cluster_cancel(api_env->cl, t, grace, api_now()) == 1)
         return http_reply_error(req, 409, "TASK_ALREADY_FINISHED", "task %s is %s already",
                                 t->id, task_status_name(t->status));
     return http_reply_json(req, 200, json_pack("{s:s,s:s,s:b}", "task_id", t->id, "status",
