@@ -156,8 +156,15 @@ int cli_cmd_logs(struct cli_ctx *c, const struct cli_cmd *cmd)
 {
     if (!cli_opt_flag(cmd, "follow"))
         return print_stored(c, cmd->args[0]);
+    /* The stream answers for any id; the task route says whether it is one. */
+    char esc[256];
+    json_t *t;
+    int rc = cli_api_get(c, &t, "/api/tasks/%s", cli_esc(c, cmd->args[0], esc, sizeof(esc)));
+    json_decref(t);
+    if (rc)
+        return rc;
     struct cli_task_end end;
-    int rc = cli_follow_task(c, cmd->args[0], CLI_FOLLOW_PRINT, NULL, &end);
+    rc = cli_follow_task(c, cmd->args[0], CLI_FOLLOW_PRINT, NULL, &end);
     if (rc == CLI_OK && !c->json)
         cli_print_end(c, cmd->args[0], &end);
     return rc;

@@ -255,8 +255,9 @@ static int open_editor(struct shell *s)
     el_set(s->el, EL_HIST, history, s->hist);
     el_set(s->el, EL_GETCFN, read_char);
     el_set(s->el, EL_CLIENTDATA, s);
-    el_set(s->el, EL_ADDFN, "gantry-complete", "complete verbs, flags, worker and task ids",
-           complete);
+    /* The wide call: the narrow one copies the names and never frees them. */
+    el_wset(s->el, EL_ADDFN, L"gantry-complete", L"complete verbs, flags, worker and task ids",
+            complete);
     el_set(s->el, EL_BIND, "^I", "gantry-complete", NULL);
     el_source(s->el, NULL);
     return 0;
@@ -339,7 +340,10 @@ int cli_cmd_shell(struct cli_ctx *c, const struct cli_cmd *cmd)
             break;
         char copy[4096];
         snprintf(copy, sizeof(copy), "%s", line);
-        copy[strcspn(copy, "\n")] = '\0';
+        size_t n = strcspn(copy, "\n");
+        while (n > 0 && (copy[n - 1] == ' ' || copy[n - 1] == '\t'))
+            n--;
+        copy[n] = '\0';
         if (copy[strspn(copy, " \t")] == '\0')
             continue;
         history(s.hist, &ev, H_ENTER, copy);

@@ -169,6 +169,7 @@ static void top_row(struct live *l, struct cli_table *t, const char *id, const j
     const char *st = w ? cli_str(w, "state")
                        : json_is_true(json_object_get(d, "is_active")) ? "active" : "inactive";
     char cpu[16], mem[16], gpu[16], glyphs[256], temp[16], power[16], tasks[16], seen[48];
+    char beats[24];
     double at;
     cli_fmt_percent(cpu, sizeof(cpu), cli_num(d, "cpu_usage"));
     cli_fmt_percent(mem, sizeof(mem), cli_num(d, "memory_usage"));
@@ -176,11 +177,12 @@ static void top_row(struct live *l, struct cli_table *t, const char *id, const j
     gpu_glyphs(gpus, glyphs, sizeof(glyphs));
     gpu_extremes(gpus, temp, power, sizeof(temp));
     snprintf(tasks, sizeof(tasks), "%zu", json_array_size(json_object_get(d, "running_tasks")));
+    snprintf(beats, sizeof(beats), "%lld", (long long)json_integer_value(json_object_get(d, "seq")));
     if (cli_json_time(json_object_get(d, "last_update"), &at) == 0)
         cli_fmt_ago(seen, sizeof(seen), at, now);
     else
         snprintf(seen, sizeof(seen), "never");
-    const char *cells[] = {id, st, cpu, mem, gpu, glyphs, temp, power, tasks, seen};
+    const char *cells[] = {id, st, cpu, mem, gpu, glyphs, temp, power, tasks, beats, seen};
     cli_table_row(t, cells);
     cli_table_color(t, 1, cli_state_color(st));
 }
@@ -209,7 +211,7 @@ static void top_header(struct live *l, struct buf *b, size_t nworkers)
 static void draw_top(struct live *l)
 {
     static const char *const heads[] = {"WORKER", "STATE", "CPU%", "MEM%", "GPU%", "GPU UTIL",
-                                        "TEMP", "POWER", "TASKS", "SEEN"};
+                                        "TEMP", "POWER", "TASKS", "HB", "SEEN"};
     size_t n = json_object_size(l->tel), k = 0;
     const char **ids = calloc(n ? n : 1, sizeof(*ids));
     const char *id;
@@ -220,9 +222,11 @@ static void draw_top(struct live *l)
         ids[k++] = id;
     qsort(ids, n, sizeof(*ids), by_id);
     struct cli_table t;
-    cli_table_init(&t, 10, heads);
+    cli_table_init(&t, 11, heads);
     for (int i = 2; i <= 4; i++)
         cli_table_right(&t, i);
+    cli_table_right(&t, 8);
+    cli_table_right(&t, 9);
     size_t fit = rows > 6 ? (size_t)rows - 6 : 1, shown = n < fit ? n : fit;
     double now = time_wall();
     for (size_t i = 0; i < shown; i++)
