@@ -83,6 +83,23 @@ int cli_api_get(struct cli_ctx *c, json_t **out, const char *fmt, ...)
     return cli_api(c, "GET", path, NULL, out);
 }
 
+/* GETs path and prints the answer: its JSON with --json, else as show
+ * lays it out. Returns the exit status. */
+int cli_api_show(struct cli_ctx *c, const char *path,
+                 void (*show)(const struct cli_ctx *c, const json_t *j))
+{
+    json_t *j;
+    int rc = cli_api(c, "GET", path, NULL, &j);
+    if (rc)
+        return rc;
+    if (c->json)
+        cli_print_json(c, j);
+    else
+        show(c, j);
+    json_decref(j);
+    return CLI_OK;
+}
+
 /* Percent-encodes s into buf for a path or query. Returns buf. */
 const char *cli_esc(struct cli_ctx *c, const char *s, char *buf, size_t buflen)
 {

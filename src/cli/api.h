@@ -15,6 +15,8 @@ int cli_api(struct cli_ctx *c, const char *method, const char *path, json_t *bod
             json_t **out);
 int cli_api_get(struct cli_ctx *c, json_t **out, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+int cli_api_show(struct cli_ctx *c, const char *path,
+                 void (*show)(const struct cli_ctx *c, const json_t *j));
 const char *cli_esc(struct cli_ctx *c, const char *s, char *buf, size_t buflen);
 void cli_unreachable(struct cli_ctx *c, const char *why);
 void cli_refused(struct cli_ctx *c, long status, const char *body, size_t len);

@@ -202,19 +202,6 @@ int cli_cmd_tasks(struct cli_ctx *c, const struct cli_cmd *cmd)
     return CLI_OK;
 }
 
-static void pairs_text(const json_t *o, char *out, size_t outlen)
-{
-    const char *k;
-    json_t *v;
-    size_t n = 0;
-    snprintf(out, outlen, "-");
-    json_object_foreach((json_t *)o, k, v) {
-        if (n < outlen)
-            n += (size_t)snprintf(out + n, outlen - n, "%s%s=%s", n ? " " : "", k,
-                                  json_string_value(v) ? json_string_value(v) : "?");
-    }
-}
-
 static void time_line(const struct cli_ctx *c, struct cli_table *t, const json_t *k,
                       const char *key, const char *label, double now)
 {
@@ -254,9 +241,9 @@ static void task_block(const struct cli_ctx *c, const json_t *k)
              (long long)json_integer_value(json_object_get(k, "attempts")),
              (long long)json_integer_value(json_object_get(k, "max_attempts")));
     cli_kv(&t, "attempts", v, NULL);
-    pairs_text(json_object_get(k, "labels"), v, sizeof(v));
+    cli_pairs_text(json_object_get(k, "labels"), " ", v, sizeof(v));
     cli_kv(&t, "labels", v, NULL);
-    pairs_text(json_object_get(k, "env"), v, sizeof(v));
+    cli_pairs_text(json_object_get(k, "env"), " ", v, sizeof(v));
     cli_kv(&t, "env", v, NULL);
     time_line(c, &t, k, "created_at", "created", now);
     time_line(c, &t, k, "started_at", "started", now);
@@ -272,17 +259,9 @@ static void task_block(const struct cli_ctx *c, const json_t *k)
 /* task ID */
 int cli_cmd_task(struct cli_ctx *c, const struct cli_cmd *cmd)
 {
-    char esc[256];
-    json_t *k;
-    int rc = cli_api_get(c, &k, "/api/tasks/%s", cli_esc(c, cmd->args[0], esc, sizeof(esc)));
-    if (rc)
-        return rc;
-    if (c->json)
-        cli_print_json(c, k);
-    else
-        task_block(c, k);
-    json_decref(k);
-    return CLI_OK;
+    char esc[256], path[320];
+    snprintf(path, sizeof(path), "/api/tasks/%s", cli_esc(c, cmd->args[0], esc, sizeof(esc)));
+    return cli_api_show(c, path, task_block);
 }
 
 /* cancel ID [--grace DUR] */

@@ -173,21 +173,6 @@ int cli_cmd_status(struct cli_ctx *c, const struct cli_cmd *cmd)
     return CLI_OK;
 }
 
-static void labels_text(const json_t *labels, char *out, size_t outlen)
-{
-    const char *k;
-    json_t *v;
-    size_t n = 0;
-    out[0] = '\0';
-    json_object_foreach((json_t *)labels, k, v) {
-        if (n < outlen)
-            n += (size_t)snprintf(out + n, outlen - n, "%s%s=%s", n ? "," : "", k,
-                                  json_is_string(v) ? json_string_value(v) : "?");
-    }
-    if (!out[0])
-        snprintf(out, outlen, "-");
-}
-
 static void resource_line(struct cli_table *t, const json_t *w, const char *key,
                           const char *usage_key)
 {
@@ -218,7 +203,7 @@ static void worker_block(const struct cli_ctx *c, const json_t *w)
     cli_kv(&t, "state", cli_str(w, "state"), cli_state_color(cli_str(w, "state")));
     cli_kv(&t, "address", cli_str(w, "address"), NULL);
     cli_kv(&t, "hostname", cli_str(w, "hostname"), NULL);
-    labels_text(json_object_get(w, "labels"), v, sizeof(v));
+    cli_pairs_text(json_object_get(w, "labels"), ",", v, sizeof(v));
     cli_kv(&t, "labels", v, NULL);
     resource_line(&t, w, "cpu", "cpu_usage");
     resource_line(&t, w, "memory", "memory_usage");
@@ -255,11 +240,7 @@ static void gpus_table(const struct cli_ctx *c, const json_t *gpus)
         const char *cells[] = {idx, cli_str(g, "model"), util, mem, temp, power, cli_str(g, "uuid")};
         cli_table_row(&t, cells);
     }
-    if (t.nrows) {
-        if (c->tty)
-            printf("\n");
-        cli_print_table(c, &t);
-    }
+    cli_print_section(c, &t);
     cli_table_free(&t);
 }
 
@@ -282,31 +263,23 @@ static void tasks_table(const struct cli_ctx *c, const json_t *tasks)
         cli_table_row(&t, cells);
         cli_table_color(&t, 1, cli_state_color(cli_str(k, "status")));
     }
-    if (t.nrows) {
-        if (c->tty)
-            printf("\n");
-        cli_print_table(c, &t);
-    }
+    cli_print_section(c, &t);
     cli_table_free(&t);
+}
+
+static void show_worker(const struct cli_ctx *c, const json_t *w)
+{
+    worker_block(c, w);
+    gpus_table(c, json_object_get(w, "gpus"));
+    tasks_table(c, json_object_get(w, "running_tasks"));
 }
 
 /* worker ID */
 int cli_cmd_worker(struct cli_ctx *c, const struct cli_cmd *cmd)
 {
-    char id[256];
-    json_t *w;
-    int rc = cli_api_get(c, &w, "/api/workers/%s", cli_esc(c, cmd->args[0], id, sizeof(id)));
-    if (rc)
-        return rc;
-    if (c->json) {
-        cli_print_json(c, w);
-    } else {
-        worker_block(c, w);
-        gpus_table(c, json_object_get(w, "gpus"));
-        tasks_table(c, json_object_get(w, "running_tasks"));
-    }
-    json_decref(w);
-    return CLI_OK;
+    char id[256], path[320];
+    snprintf(path, sizeof(path), "/api/workers/%s", cli_esc(c, cmd->args[0], id, sizeof(id)));
+    return cli_api_show(c, path, show_worker);
 }
 
 static json_t *labels_json(const char *list)

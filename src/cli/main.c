@@ -18,6 +18,8 @@ static int color_wanted(const struct cli_globals *g)
     return isatty(STDOUT_FILENO) && !g->no_color && !(no && *no);
 }
 
+/* Parses the command line and runs the verb, or the shell when there is
+ * none on a terminal. Returns the exit status. */
 int main(int argc, char **argv)
 {
     struct cli_globals g;

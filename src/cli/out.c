@@ -26,6 +26,17 @@ void cli_print_table(const struct cli_ctx *c, const struct cli_table *t)
     fflush(stdout);
 }
 
+/* Prints t below what came before (a blank line apart on a terminal), if
+ * it has rows. */
+void cli_print_section(const struct cli_ctx *c, const struct cli_table *t)
+{
+    if (!t->nrows)
+        return;
+    if (c->tty)
+        fputc('\n', stdout);
+    cli_print_table(c, t);
+}
+
 /* Adds a "key  value" line to a key-value block, the value coloured. */
 void cli_kv(struct cli_table *t, const char *key, const char *value, const char *sgr)
 {
@@ -80,5 +91,19 @@ void cli_task_runs(const json_t *t, char *out, size_t outlen)
                 n += (size_t)snprintf(out + n, outlen - n, "%s%s", i ? " " : "",
                                       json_string_value(a));
         }
+    }
+}
+
+/* An object of strings as "k=v" joined by sep, or "-" when empty. */
+void cli_pairs_text(const json_t *o, const char *sep, char *out, size_t outlen)
+{
+    const char *k;
+    json_t *v;
+    size_t n = 0;
+    snprintf(out, outlen, "-");
+    json_object_foreach((json_t *)o, k, v) {
+        if (n < outlen)
+            n += (size_t)snprintf(out + n, outlen - n, "%s%s=%s", n ? sep : "", k,
+                                  json_is_string(v) ? json_string_value(v) : "?");
     }
 }
