@@ -714,3 +714,26 @@ def test_workers_watch_updates_in_place(cluster, tmp_path):
         assert t.exit_status("Ctrl-C to quit") == 0
     finally:
         t.close()
+
+
+def test_monitor_keeps_a_live_header_above_the_output(cluster, tmp_path):
+    go = tmp_path / "go"
+    tid = submit(cluster, {"command": ["sh", "-c", f"echo first-line; while [ ! -f {go} ]; do "
+                                                   f"sleep 0.05; done; echo last-line"]})
+    wait_task(cluster, tid, "running")
+    t = Tmux(tmp_path, [CTL, "monitor", tid], {"GANTRY_SERVER": cluster.url, "TERM": "xterm"})
+    try:
+        screen = t.wait_screen(lambda s: "first-line" in s and s, "the header and the output")
+        lines = screen.splitlines()
+        assert re.match(rf"{tid}  running  on a[12]  attempt 1/3  started \d+s ago", lines[0])
+        assert lines[1].startswith("asked 1 cpu, 256 MiB  using ")
+        assert lines[3] == "first-line"
+        go.write_text("")
+        screen = t.wait_screen(lambda s: f"task {tid} completed, exit code 0" in s and s,
+                               "the end")
+        lines = screen.splitlines()
+        assert re.match(rf"{tid}  completed  on a[12]", lines[0])
+        assert lines[3:5] == ["first-line", "last-line"]
+        assert t.exit_status("monitor to return") == 0
+    finally:
+        t.close()
