@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "core/buf.h"
 #include "core/timefmt.h"
 #include "out.h"
 #include "outcome.h"
@@ -80,18 +81,23 @@ static void draw_header(void *ud)
     cli_term_size(&m->rows, &m->cols);
     header_lines(m, t, lines);
     json_decref(t);
-    printf("\0337");
+    /* Each row cut to the width: a row that wrapped would push the next. */
+    struct buf b;
+    buf_init(&b);
+    buf_append_str(&b, "\0337");
     for (int i = 0; i < HEADER_ROWS; i++) {
-        printf("\033[%d;1H\033[2K", i + 1);
+        buf_printf(&b, "\033[%d;1H\033[2K", i + 1);
         if (i == HEADER_ROWS - 1) {
             for (int k = 0; k < m->cols; k++)
-                fputs(cli_term_utf8() ? "\u2500" : "-", stdout);
+                buf_append_str(&b, cli_term_utf8() ? "\u2500" : "-");
         } else {
-            fputs(lines[i], stdout);
+            cli_put_clipped(&b, lines[i], strlen(lines[i]), m->cols);
         }
     }
-    printf("\0338");
+    buf_append_str(&b, "\0338");
+    fwrite(buf_start(&b), 1, b.len, stdout);
     fflush(stdout);
+    buf_free(&b);
 }
 
 static int monitor_piped(struct cli_ctx *c, const char *id)

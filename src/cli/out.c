@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "core/buf.h"
 #include "units.h"
 
 /* Prints j on its own line: indented on a terminal, one line when piped
@@ -106,4 +107,27 @@ void cli_pairs_text(const json_t *o, const char *sep, char *out, size_t outlen)
             n += (size_t)snprintf(out + n, outlen - n, "%s%s=%s", n ? sep : "", k,
                                   json_is_string(v) ? json_string_value(v) : "?");
     }
+}
+
+/* Appends the n bytes of line to b cut to cols characters on screen
+ * (escape sequences take none), then ends any colour. */
+void cli_put_clipped(struct buf *b, const char *line, size_t n, int cols)
+{
+    int shown = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)line[i];
+        if (ch == 0x1b) {
+            size_t k = i + 1;
+            while (k < n && !((line[k] >= 'A' && line[k] <= 'Z') || (line[k] >= 'a' && line[k] <= 'z')))
+                k++;
+            buf_append(b, line + i, k < n ? k - i + 1 : n - i);
+            i = k;
+            continue;
+        }
+        if ((ch & 0xC0) != 0x80)
+            shown++;
+        if (shown <= cols)
+            buf_append(b, line + i, 1);
+    }
+    buf_append_str(b, "\033[0m");
 }

@@ -9,6 +9,9 @@
 #include "cli.h"
 #include "table.h"
 
+struct buf;
+
+void cli_put_clipped(struct buf *b, const char *line, size_t n, int cols);
 void cli_print_json(const struct cli_ctx *c, const json_t *j);
 void cli_print_table(const struct cli_ctx *c, const struct cli_table *t);
 void cli_print_section(const struct cli_ctx *c, const struct cli_table *t);

@@ -67,29 +67,6 @@ static int poll_api(struct live *l)
     return CLI_OK;
 }
 
-/* Appends line to b cut to cols characters on screen (escape sequences
- * take none), clearing the rest of the screen line. */
-static void put_clipped(struct buf *b, const char *line, size_t n, int cols)
-{
-    int shown = 0, cut = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)line[i];
-        if (ch == 0x1b) {
-            size_t k = i;
-            while (k < n && !((line[k] >= 'A' && line[k] <= 'Z') || (line[k] >= 'a' && line[k] <= 'z')))
-                k++;
-            buf_append(b, line + i, k < n ? k - i + 1 : n - i);
-            i = k;
-            continue;
-        }
-        if ((ch & 0xC0) != 0x80 && shown++ >= cols)
-            cut = 1;
-        if (!cut)
-            buf_append(b, line + i, 1);
-    }
-    buf_append_str(b, "\033[0m\033[K\r\n");
-}
-
 /* Writes text (lines separated by \n) at the top of the screen, each line
  * clipped to the width, at most rows lines, the rest of the screen
  * cleared. */
@@ -102,7 +79,8 @@ static void paint(const char *text)
     buf_append_str(&b, "\033[H");
     for (int r = 0; *text && r < rows - 1; r++) {
         size_t n = strcspn(text, "\n");
-        put_clipped(&b, text, n, cols);
+        cli_put_clipped(&b, text, n, cols);
+        buf_append_str(&b, "\033[K\r\n");
         text += n + (text[n] == '\n');
     }
     buf_append_str(&b, "\033[J");

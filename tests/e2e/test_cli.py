@@ -560,21 +560,23 @@ def test_gpus_and_gpu(gantryd_factory):
 class Tmux:
     """A program in a real terminal: tmux runs it, send-keys types,
     capture-pane reads the screen. Its exit status lands in a file."""
+    made = 0
 
     def __init__(self, tmp_path, command, env):
         if not shutil.which("tmux"):
             pytest.skip("tmux is not installed")
-        self.sock = str(tmp_path / "tmux.sock")
-        self.status = tmp_path / f"status-{len(os.listdir(tmp_path))}"
+        Tmux.made += 1
+        self.sock = str(tmp_path / f"tmux-{Tmux.made}.sock")
+        self.status = tmp_path / f"status-{Tmux.made}"
         self.name = "t"
         envs = [f"{k}={v}" for k, v in env.items()]
-        # The wrapper outlives a Ctrl-C meant for the program (trap), and
-        # writes its status once the program ends.
+        # The wrapper outlives a Ctrl-C meant for the program (trap), writes
+        # its status once the program ends, and then holds the terminal
+        # (cat) so the last screen stays as the program left it.
         wrapper = (f'trap : INT; "$@"; echo $? > {self.status}.tmp; '
-                   f'mv {self.status}.tmp {self.status}')
+                   f'mv {self.status}.tmp {self.status}; exec cat >/dev/null')
         self.run("new-session", "-d", "-x", "200", "-y", "50", "-s", self.name,
                  "env", *envs, "sh", "-c", wrapper, "sh", *command)
-        self.run("set-option", "-t", self.name, "remain-on-exit", "on")
 
     def run(self, *args):
         return subprocess.run(["tmux", "-S", self.sock] + list(args), capture_output=True,
@@ -727,12 +729,12 @@ def test_monitor_keeps_a_live_header_above_the_output(cluster, tmp_path):
         lines = screen.splitlines()
         assert re.match(rf"{tid}  running  on a[12]  attempt 1/3  started \d+s ago", lines[0])
         assert lines[1].startswith("asked 1 cpu, 256 MiB  using ")
-        assert lines[3] == "first-line"
+        assert lines[3] == "first-line", screen
         go.write_text("")
         screen = t.wait_screen(lambda s: f"task {tid} completed, exit code 0" in s and s,
                                "the end")
         lines = screen.splitlines()
-        assert re.match(rf"{tid}  completed  on a[12]", lines[0])
+        assert re.match(rf"{tid}  completed  on a[12]", lines[0]), screen
         assert lines[3:5] == ["first-line", "last-line"]
         assert t.exit_status("monitor to return") == 0
     finally:
