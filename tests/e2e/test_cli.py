@@ -237,6 +237,7 @@ def test_register_drain_unregister(cluster):
     assert cluster.get("/api/workers/gpu-07").status_code == 404
     r = ctl(cluster, "drain", "gpu-07")
     assert r.returncode == 1 and "WORKER_NOT_FOUND" in r.stderr
+    assert ctl_json(cluster, "unregister", "gpu-08") == [{"worker_id": "gpu-08", "removed": True}]
 
 
 # ---- tasks ----
@@ -540,6 +541,10 @@ def test_gpus_and_gpu(gantryd_factory):
     assert len(rows) == api["total"] > 0
     assert {row[7] for row in rows} == {d["uuid"] for d in api["data"]}
     assert all(re.fullmatch(r"\d+%|-", row[3]) for row in rows)
+    rc, screen, _ = ctl_tty(g, "gpus")
+    text = plain(screen).splitlines()
+    assert rc == 0 and re.match(r"HOST +GPU +MODEL +UTIL +MEMORY +TEMP +POWER +UUID", text[0])
+    assert len(text) == len(rows) + 1
     host = rows[0][0]
     r = ctl(g, "gpus", "--host", host)
     assert {l.split("\t")[0] for l in r.stdout.splitlines()} == {host}
