@@ -98,6 +98,9 @@ $(BUILD)/gantryd: $(BUILD)/obj/src/gantryd.o $(call libs,core graphql reactor pr
 	$(LINK)
 $(BUILD)/gantry-agent: $(BUILD)/obj/src/agent/main.o $(call libs,core reactor proto agent)
 	$(LINK)
+# Only gantryctl links the line editor.
+EDIT_LIBS := $(shell pkg-config --libs libedit 2>/dev/null)
+$(BUILD)/gantryctl: LIBS += $(EDIT_LIBS)
 $(BUILD)/gantryctl: $(BUILD)/obj/src/cli/main.o $(call libs,core cli)
 	$(LINK)
 $(BUILD)/gantry-replay: $(BUILD)/obj/src/replay/main.o $(call libs,core reactor proto replay)

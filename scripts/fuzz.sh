@@ -6,7 +6,7 @@ secs=${1:-20}
 cd "$(dirname "$0")/.."
 san="-fsanitize=fuzzer-no-link,address,undefined"
 make --no-print-directory BUILD=build/fuzz CC=clang CFLAGS="-O1 -g $san" \
-  build/fuzz/libcore.a $(for m in graphql proto replay http; do
+  build/fuzz/libcore.a $(for m in graphql proto replay http cli; do
     [ -n "$(ls src/$m/*.c 2>/dev/null | grep -v main.c)" ] && echo "build/fuzz/lib$m.a"; done)
 libs=$(ls build/fuzz/lib*.a)
 cflags="-std=c11 -D_GNU_SOURCE -DGANTRY_VERSION=\"fuzz\" -Isrc $(pkg-config --cflags jansson hiredis)"

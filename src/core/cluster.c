@@ -217,8 +217,9 @@ void cluster_update_usable(struct cluster *cl, struct worker *w)
         return;
     struct sched_node *n = &cl->sched.nodes[w->node];
     uint8_t usable = w->state == WS_ACTIVE && !w->draining && w->session;
-    if (usable && !n->usable)
-        cl->capacity_gen++;
+    /* Called on changes of w's state or draining only: capacity may have
+     * grown, and a task pinned to w may wait for another reason now. */
+    cl->capacity_gen++;
     if (n->usable != usable) {
         n->usable = usable;
         sched_node_changed(&cl->sched, w->node);

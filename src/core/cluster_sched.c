@@ -7,6 +7,7 @@
  * oldest first. So a long queue that cannot run costs nothing per pass.
  * Everything runs in time slices: a walk or a pass cut at scheduler.slice
  * goes on from where it stopped. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -79,12 +80,35 @@ static double mono(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* Why a task pinned to one worker waits: that worker is away, takes no
+ * new tasks, or lacks what the task needs. Returns 0, or -1 if it fits. */
+static int explain_pinned(struct cluster *cl, const struct task *t, char *out, size_t outlen)
+{
+    const char *id = t->pinned_worker;
+    struct worker *w = cluster_worker(cl, id);
+    char why[160];
+    if (!w || !w->session || w->node < 0)
+        snprintf(out, outlen, "worker %s is not connected", id);
+    else if (w->draining)
+        snprintf(out, outlen, "waiting for worker %s: it is draining", id);
+    else if (w->state != WS_ACTIVE)
+        snprintf(out, outlen, "waiting for worker %s: it is %s", id, worker_state_name(w));
+    else if (sched_explain_node(&cl->sched, w->node, &t->req, t->gpu_model, why, sizeof(why)) == 0)
+        snprintf(out, outlen, "waiting for worker %s: %s", id, why);
+    else
+        return -1;
+    return 0;
+}
+
 static void note_reason(struct cluster *cl, struct task *t, int *explained)
 {
     if (!t->pending_reason || t->blocked_gen != cl->capacity_gen) {
         if (*explained < EXPLAIN_PER_PASS) {
-            char why[200];
-            if (sched_explain(&cl->sched, &t->req, t->gpu_model, why, sizeof(why)) == 0) {
+            char why[240];
+            int waits = t->pinned_worker
+                            ? explain_pinned(cl, t, why, sizeof(why))
+                            : sched_explain(&cl->sched, &t->req, t->gpu_model, why, sizeof(why));
+            if (waits == 0) {
                 free(t->pending_reason);
                 t->pending_reason = strdup(why);
             }
@@ -121,6 +145,14 @@ static int try_place(struct cluster *cl, struct task *t, double now)
 {
     struct sched_choice ch;
     t->req.models = sched_model_mask(&cl->sched, t->gpu_model);
+    if (t->pinned_worker) {
+        /* The worker's node now: it changes when the worker leaves and
+         * comes back. */
+        struct worker *w = cluster_worker(cl, t->pinned_worker);
+        if (!w || w->node < 0)
+            return -1;
+        t->req.pin = w->node + 1;
+    }
     if (sched_place(&cl->sched, cl->cfg.policy, &t->req, &ch) < 0)
         return -1;
     assign(cl, t, &ch, now);

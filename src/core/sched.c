@@ -259,3 +259,48 @@ int sched_explain(const struct sched_cluster *c, const struct sched_req *r,
         snprintf(out, outlen, "no worker has all the requested resources free at once");
     return 0;
 }
+
+static int whole_gpus_free(const struct sched_node *n)
+{
+    int whole = 0;
+    for (int g = 0; g < n->ngpus; g++)
+        whole += n->gpu_free[g] == 1000;
+    return whole;
+}
+
+/* Writes why r does not fit on node idx as it is now, naming the first
+ * resource short there, e.g. "it has 1.5 of 8 CPU cores free, the task
+ * needs 4" (for a task pinned to that node). Returns 0, or -1 if r fits. */
+int sched_explain_node(const struct sched_cluster *c, int idx, const struct sched_req *r,
+                       const char *model_spec, char *out, size_t outlen)
+{
+    const struct sched_node *n = &c->nodes[idx];
+    const char *model = model_spec && *model_spec ? model_spec : NULL;
+    if (!n->usable)
+        snprintf(out, outlen, "it takes no new tasks");
+    else if (r->executor && !(n->executors & r->executor))
+        snprintf(out, outlen, "it does not offer the %s executor",
+                 r->executor == SCHED_EXEC_DOCKER ? "docker" : "process");
+    else if (r->labels && c->label_fit && !c->label_fit(n, r->labels))
+        snprintf(out, outlen, "it does not have the requested labels");
+    else if ((r->gpus || r->gpu_milli) && model &&
+             (n->model >= SCHED_MAX_MODELS || !((r->models >> n->model) & 1)))
+        snprintf(out, outlen, "it has no GPU of model %s", model);
+    else if (r->gpus > 0 && !sched_gpus_fit(n, r))
+        snprintf(out, outlen, "it has %d whole GPU%s free, the task needs %d",
+                 whole_gpus_free(n), whole_gpus_free(n) == 1 ? "" : "s", r->gpus);
+    else if (r->gpu_milli > 0 && !sched_gpus_fit(n, r))
+        snprintf(out, outlen, "none of its GPUs has %.3g GPU free", r->gpu_milli / 1000.0);
+    else if (n->cpu_free < r->cpu)
+        snprintf(out, outlen, "it has %.3g of %.3g CPU cores free, the task needs %.3g",
+                 n->cpu_free / 1000.0, n->cpu_total / 1000.0, r->cpu / 1000.0);
+    else if (n->mem_free < r->mem)
+        snprintf(out, outlen, "it has %lld of %lld MiB of memory free, the task needs %lld",
+                 (long long)n->mem_free, (long long)n->mem_total, (long long)r->mem);
+    else if (n->disk_free < r->disk)
+        snprintf(out, outlen, "it has %lld of %lld MiB of storage free, the task needs %lld",
+                 (long long)n->disk_free, (long long)n->disk_total, (long long)r->disk);
+    else
+        return -1;
+    return 0;
+}

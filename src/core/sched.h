@@ -64,6 +64,7 @@ struct sched_req {
     uint64_t models;          /* bit i: model id i is acceptable; SCHED_ANY_MODEL */
     uint8_t executor;         /* the executor bit the task needs */
     const void *labels;       /* opaque; checked with cluster->label_fit */
+    int pin;                  /* 1 + the only node allowed; 0 = any node */
     double est_runtime;       /* seconds (sched_runtime_estimate); 0 = unknown */
 };
 
@@ -140,6 +141,8 @@ void sched_release(struct sched_cluster *c, const struct sched_req *r,
                    const struct sched_choice *ch);
 int sched_explain(const struct sched_cluster *c, const struct sched_req *r,
                   const char *model_spec, char *out, size_t outlen);
+int sched_explain_node(const struct sched_cluster *c, int idx, const struct sched_req *r,
+                       const char *model_spec, char *out, size_t outlen);
 
 int sched_workload_observe(struct sched_cluster *c, const struct sched_req *r);
 double sched_fragmentation(struct sched_cluster *c);

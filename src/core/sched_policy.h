@@ -46,6 +46,8 @@ static inline int sched_fits_inline(const struct sched_cluster *c,
 {
     if (!n->usable || (r->executor && !(n->executors & r->executor)))
         return 0;
+    if (r->pin && n != &c->nodes[r->pin - 1])
+        return 0;
     if (n->cpu_free < r->cpu || n->mem_free < r->mem || n->disk_free < r->disk)
         return 0;
     if (!sched_gpus_fit(n, r))

@@ -10,6 +10,7 @@
 
 #include "parse.h"
 #include "timefmt.h"
+#include "worker.h"
 
 #define MAX_CPU 1024.0
 #define MAX_MEMORY_MIB (16.0 * 1024 * 1024)   /* 16 TiB */
@@ -267,7 +268,7 @@ static int get_command(json_t *body, json_t **out, struct task_error *err)
 static const char *const known_fields[] = {
     "docker_image", "command", "env", "cpu_required", "memory_required",
     "gpu_required", "gpu_model", "storage_required", "priority", "user_id",
-    "tag", "labels", "max_attempts", "timeout", NULL,
+    "tag", "labels", "max_attempts", "timeout", "pinned_worker", NULL,
 };
 
 static int check_fields(json_t *body, struct task_error *err)
@@ -296,6 +297,16 @@ static int get_timeout(json_t *body, double *out, struct task_error *err)
     if (json_is_string(v) && parse_duration(json_string_value(v), out, e, sizeof(e)) == 0)
         return *out > 0 ? 0 : fail(err, "timeout", "timeout must be positive");
     return get_number(body, "timeout", 0, 365 * 86400.0, 0, out, err);
+}
+
+static int get_pinned_worker(json_t *body, char **out, struct task_error *err)
+{
+    if (get_string(body, "pinned_worker", 64, out, err) < 0)
+        return -1;
+    if (*out && !worker_id_valid(*out))
+        return fail(err, "pinned_worker", "pinned_worker must be a worker id: 1 to 64 letters, "
+                    "digits, '.', '_' or '-', not starting with '.' or '-'");
+    return 0;
 }
 
 static int fill_resources(struct task *t, json_t *body, struct task_error *err)
@@ -363,7 +374,8 @@ struct task *task_from_json(json_t *body, const struct task_defaults *def,
         get_string_map(body, "labels", 0, &t->labels, err) ||
         get_string(body, "gpu_model", 256, &t->gpu_model, err) ||
         get_string(body, "user_id", 256, &t->user_id, err) ||
-        get_string(body, "tag", 256, &t->tag, err) || fill_resources(t, body, err) ||
+        get_string(body, "tag", 256, &t->tag, err) ||
+        get_pinned_worker(body, &t->pinned_worker, err) || fill_resources(t, body, err) ||
         get_int(body, "priority", 0, 10, 5, &t->priority, err) ||
         get_int(body, "max_attempts", 1, 100, def->max_attempts, &t->max_attempts, err) ||
         get_timeout(body, &t->timeout, err))
@@ -397,6 +409,7 @@ void task_free(struct task *t)
     free(t->gpu_model);
     free(t->user_id);
     free(t->tag);
+    free(t->pinned_worker);
     free(t->reason);
     free(t->pending_reason);
     buf_free(&t->logs);

@@ -45,6 +45,7 @@ struct task {
     char *gpu_model;
     char *user_id;
     char *tag;
+    char *pinned_worker;          /* the only worker it may run on, or NULL */
     double cpu, gpu;              /* cores, GPUs (a fraction < 1 = a share) */
     int64_t memory_mib, storage_mib;
     int priority;

@@ -67,6 +67,7 @@ json_t *task_to_json(const struct task *t)
     json_object_set_new(j, "user_id", str_or_null(t->user_id));
     json_object_set_new(j, "tag", str_or_null(t->tag));
     json_object_set_new(j, "labels", t->labels ? json_incref(t->labels) : json_object());
+    json_object_set_new(j, "pinned_worker", str_or_null(t->pinned_worker));
     json_object_set_new(j, "max_attempts", json_integer(t->max_attempts));
     json_object_set_new(j, "timeout", t->timeout > 0 ? number(t->timeout) : json_null());
     json_object_set_new(j, "status", json_string(task_status_name(t->status)));
@@ -118,7 +119,7 @@ struct task *task_restore(json_t *rec, struct task_error *err)
     static const char *const submitted[] = {
         "docker_image", "command", "env", "cpu_required", "memory_required",
         "gpu_required", "gpu_model", "storage_required", "priority", "user_id",
-        "tag", "labels", "max_attempts", "timeout", NULL};
+        "tag", "labels", "max_attempts", "timeout", "pinned_worker", NULL};
     json_t *body = json_object();
     for (int i = 0; submitted[i]; i++) {
         json_t *v = json_object_get(rec, submitted[i]);

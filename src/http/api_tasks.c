@@ -189,9 +189,17 @@ static void cancelled(int ok, uint64_t conn_id, uint64_t seq, const char *task_i
                                         "cancel_requested", t ? t->cancel_requested : 0));
 }
 
-/* DELETE /api/tasks/{id}: cancel; answered once Redis has the change. */
+/* DELETE /api/tasks/{id}?grace=DUR : cancel; SIGKILL follows SIGTERM after
+ * the grace (default tasks.cancel_grace). Answered once Redis has the
+ * change. */
 static int delete_task(struct http_req *req)
 {
+    char v[32], why[64];
+    double grace = api_env->cancel_grace;
+    int has = http_query_param(req, "grace", v, sizeof(v));
+    if (has < 0 || (has == 1 && parse_duration(v, &grace, why, sizeof(why)) < 0))
+        return http_reply_error(req, 400, "INVALID_PARAMETER",
+                                "grace must be a duration like 500ms, 5s or 2m");
     struct task *t = find_task(req);
     if (!t)
         return 0;
@@ -201,7 +209,7 @@ static int delete_task(struct http_req *req)
     if (need_store(req) < 0)
         return 0;
     uint64_t before = store_seq();
-    cluster_cancel(api_env->cl, t, api_env->cancel_grace, api_now());
+    cluster_cancel(api_env->cl, t, grace, api_now());
     return reply_when_stored(req, before, cancelled, t->id);
 }
 

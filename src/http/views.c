@@ -138,6 +138,7 @@ json_t *view_worker_detail(const struct cluster *cl, const struct worker *w)
         disk_t = n->disk_total;
         disk_f = n->disk_free;
         gpu_t = n->ngpus;
+        gpu_f = 0;
         for (int g = 0; g < n->ngpus; g++)
             gpu_f += n->gpu_free[g] / 1000.0;
     }

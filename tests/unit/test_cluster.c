@@ -395,6 +395,32 @@ static void test_gpu_model_and_reason(void **state)
     assert_int_equal(h->placement.milli, 500);
 }
 
+/* A task pinned to a worker waits for it, saying why, and runs there even
+ * where the policy would choose another worker. */
+static void test_pinned_task_waits_for_its_worker(void **state)
+{
+    (void)state;
+    join("big", 32, 0, 11, 100);
+    struct task *t = submit("{\"command\":\"x\",\"pinned_worker\":\"w2\"}", 100);
+    cluster_schedule(&cl, 100, 1);
+    assert_int_equal(t->status, TS_QUEUED);
+    assert_string_equal(t->pending_reason, "worker w2 is not connected");
+    struct task *big = submit("{\"command\":\"x\",\"cpu_required\":8,\"pinned_worker\":\"w2\"}", 100);
+    struct worker *w2 = join("w2", 4, 0, 12, 101);
+    cluster_schedule(&cl, 101, 1);
+    assert_int_equal(t->status, TS_ASSIGNED);
+    assert_string_equal(t->worker_id, "w2");
+    assert_int_equal(big->status, TS_QUEUED);
+    assert_string_equal(big->pending_reason,
+                        "waiting for worker w2: it has 3 of 4 CPU cores free, the task needs 8");
+    cluster_drain(&cl, w2, 1, 102);
+    cluster_schedule(&cl, 102, 1);
+    assert_string_equal(big->pending_reason, "waiting for worker w2: it is draining");
+    cluster_disconnect(&cl, w2, 103);
+    cluster_schedule(&cl, 103, 1);
+    assert_string_equal(big->pending_reason, "worker w2 is not connected");
+}
+
 static void test_logs_are_bounded_and_ordered(void **state)
 {
     (void)state;
@@ -451,6 +477,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_priority_then_age_orders_the_queue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blocked_tasks_cost_nothing_until_capacity_frees, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gpu_model_and_reason, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pinned_task_waits_for_its_worker, setup, teardown),
         cmocka_unit_test_setup_teardown(test_logs_are_bounded_and_ordered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_finished_tasks_are_evicted_past_keep, setup, teardown),
     };

@@ -475,6 +475,48 @@ static void test_removed_slots_are_reused(void **state)
     assert_int_equal(place("first-fit", &r, NULL), 0);
 }
 
+/* A request pinned to one node goes there under every policy, even when
+ * the policy would rather choose another; it goes nowhere when that node
+ * cannot take it, and the node's shortfall is explained. */
+static void test_every_policy_honours_a_pin(void **state)
+{
+    (void)state;
+    node(64, 256, 8, "NVIDIA H100 80GB HBM3");
+    node(64, 256, 8, "NVIDIA H100 80GB HBM3");
+    int small = node(4, 8, 1, "NVIDIA H100 80GB HBM3");
+    for (int i = 0; sched_policy_at(i); i++) {
+        const struct sched_policy *p = sched_policy_at(i);
+        struct sched_req r = req(2, 2, 0, 0);
+        struct sched_choice ch;
+        r.pin = small + 1;
+        assert_int_equal(sched_place(&cl, p, &r, &ch), 0);
+        if (ch.node != small)
+            fail_msg("%s placed a pinned request on node %d", sched_policy_name(p), ch.node);
+        struct sched_req big = req(8, 2, 0, 0);
+        big.pin = small + 1;
+        if (sched_place(&cl, p, &big, &ch) == 0)
+            fail_msg("%s placed a request its pinned node cannot take", sched_policy_name(p));
+        big.pin = 0;
+        assert_int_equal(sched_place(&cl, p, &big, &ch), 0);
+    }
+    char why[160];
+    struct sched_req big = req(8, 2, 0, 0);
+    assert_int_equal(sched_explain_node(&cl, small, &big, NULL, why, sizeof(why)), 0);
+    assert_string_equal(why, "it has 4 of 4 CPU cores free, the task needs 8");
+    struct sched_req gpus = req(1, 1, 2, 0);
+    gpus.models = sched_model_mask(&cl, "H100");
+    assert_int_equal(sched_explain_node(&cl, small, &gpus, "H100", why, sizeof(why)), 0);
+    assert_string_equal(why, "it has 1 whole GPU free, the task needs 2");
+    gpus.models = sched_model_mask(&cl, "A100");
+    assert_int_equal(sched_explain_node(&cl, small, &gpus, "A100", why, sizeof(why)), 0);
+    assert_string_equal(why, "it has no GPU of model A100");
+    struct sched_req fits = req(1, 1, 0, 0);
+    assert_int_equal(sched_explain_node(&cl, small, &fits, NULL, why, sizeof(why)), -1);
+    cl.nodes[small].usable = 0;
+    assert_int_equal(sched_explain_node(&cl, small, &fits, NULL, why, sizeof(why)), 0);
+    assert_string_equal(why, "it takes no new tasks");
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -500,6 +542,7 @@ int main(void)
         T(test_nothing_observed),
         T(test_runtime_estimates),
         T(test_removed_slots_are_reused),
+        T(test_every_policy_honours_a_pin),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -155,6 +155,38 @@ static void test_json_round_trip(void **state)
     task_free(r);
 }
 
+/* pinned_worker: a worker id, checked like one, kept in the JSON and in a
+ * restored record. */
+static void test_pinned_worker(void **state)
+{
+    (void)state;
+    struct task_error err;
+    struct task *t = parse("{\"command\":\"x\",\"pinned_worker\":\"gpu-07.rack_2\"}", &err);
+    assert_non_null(t);
+    assert_string_equal(t->pinned_worker, "gpu-07.rack_2");
+    strcpy(t->id, "t-2");
+    json_t *j = task_to_json(t);
+    assert_string_equal(json_string_value(json_object_get(j, "pinned_worker")), "gpu-07.rack_2");
+    assert_true(json_is_null(json_object_get(j, "worker_id")));
+    struct task *r = task_restore(j, &err);
+    assert_non_null(r);
+    assert_string_equal(r->pinned_worker, "gpu-07.rack_2");
+    json_decref(j);
+    task_free(r);
+    task_free(t);
+    t = parse("{\"command\":\"x\"}", &err);
+    j = task_to_json(t);
+    assert_true(json_is_null(json_object_get(j, "pinned_worker")));
+    json_decref(j);
+    task_free(t);
+    expect_field("{\"command\":\"x\",\"pinned_worker\":\"\"}", "pinned_worker");
+    expect_field("{\"command\":\"x\",\"pinned_worker\":\"-w1\"}", "pinned_worker");
+    expect_field("{\"command\":\"x\",\"pinned_worker\":\"a b\"}", "pinned_worker");
+    expect_field("{\"command\":\"x\",\"pinned_worker\":7}", "pinned_worker");
+    expect_field("{\"command\":\"x\",\"pinned_worker\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                 "aaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}", "pinned_worker");
+}
+
 static void test_ids_sort_by_time(void **state)
 {
     (void)state;
@@ -175,6 +207,7 @@ int main(void)
         cmocka_unit_test(test_image_references),
         cmocka_unit_test(test_json_round_trip),
         cmocka_unit_test(test_ids_sort_by_time),
+        cmocka_unit_test(test_pinned_worker),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,7 +16,7 @@ export function submitForm(onDone) {
   const gpu = h('input', { name: 'gpu_required', type: 'number', min: '0', step: 'any', value: '0' });
   const model = h('input', { name: 'gpu_model', placeholder: 'any', autocomplete: 'off' });
   const prio = h('input', { name: 'priority', type: 'number', min: '0', max: '10', step: '1', value: '5' });
-  const worker = h('select', { name: 'worker_id' }, h('option', { value: '' }, 'any worker'));
+  const worker = h('select', { name: 'pinned_worker' }, h('option', { value: '' }, 'any worker'));
   const error = h('p', { class: 'error', role: 'alert' });
   const button = h('button', { type: 'submit', class: 'primary' }, 'Submit');
   const form = h('form', { class: 'fields', id: 'submit-form', novalidate: true },
@@ -44,7 +44,7 @@ export function submitForm(onDone) {
     if (image.value.trim()) body.docker_image = image.value.trim();
     for (const input of [cpu, mem, gpu, prio]) if (input.value !== '') body[input.name] = Number(input.value);
     if (model.value.trim()) body.gpu_model = model.value.trim();
-    if (worker.value) body.worker_id = worker.value;
+    if (worker.value) body.pinned_worker = worker.value;
     button.disabled = true;
     try {
       const r = await api.request('POST', '/api/tasks', body);
