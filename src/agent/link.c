@@ -20,6 +20,11 @@
 #define BACKOFF_MIN 0.2
 #define BACKOFF_MAX 10.0
 #define MAX_FRAME (4u * 1024 * 1024)
+/* Output queued for the master past which task pipes wait (back-pressure:
+ * a chatty task slows itself, and the agent's memory stays bounded). */
+#define CONGESTED (1u * 1024 * 1024)
+#define LOG_RATE_DEFAULT (1u << 20)
+#define LOG_MAX_DEFAULT (64u << 20)
 
 static void schedule_retry(void);
 static void heartbeat_cb(struct ev_loop *loop, ev_timer *w, int revents);
@@ -62,6 +67,14 @@ static void flush_out(void)
     }
     ev_io_stop(A.loop, &A.wio);
     buf_shrink(&A.out, 64 * 1024);
+    runner_resume_output();
+}
+
+/* Returns non-zero while the master reads slower than tasks write: task
+ * pipes wait until the output drains. */
+int link_congested(void)
+{
+    return A.fd >= 0 && A.joined && A.out.len > CONGESTED;
 }
 
 static void write_frame(json_t *frame)
@@ -177,6 +190,11 @@ static void heartbeat_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void on_welcome(json_t *j)
 {
     double suggested = json_number_value(json_object_get(j, "heartbeat_interval"));
+    json_t *rate = json_object_get(j, "log_rate"), *max = json_object_get(j, "log_max");
+    A.log_rate = json_is_integer(rate) && json_integer_value(rate) > 0
+                     ? (size_t)json_integer_value(rate) : LOG_RATE_DEFAULT;
+    A.log_max = json_is_integer(max) && json_integer_value(max) > 0
+                    ? (size_t)json_integer_value(max) : LOG_MAX_DEFAULT;
     A.hb_interval = A.set.interval;
     if (suggested > 0 && suggested < A.hb_interval)
         A.hb_interval = suggested;
@@ -349,6 +367,8 @@ void link_start(void)
 {
     A.fd = -1;
     A.backoff = BACKOFF_MIN;
+    A.log_rate = LOG_RATE_DEFAULT;
+    A.log_max = LOG_MAX_DEFAULT;
     ev_init(&A.rio, read_cb);
     ev_init(&A.wio, write_cb);
     ev_init(&A.retry, retry_cb);

@@ -33,7 +33,7 @@ static struct {
  * rewrite of the state in memory, so nothing stays lost. */
 static void send_state(enum store_kind kind)
 {
-    if (store_send(kind) == 0 && kind != STORE_TELEMETRY && kind != STORE_GPU)
+    if (store_send(kind) == 0 && (kind == STORE_STATE || kind == STORE_REWRITE))
         P.resync = 1;
 }
 
@@ -340,7 +340,7 @@ static void write_log(const struct cluster_event *ev)
     resp_arg(c, ev->data, ev->len);
     resp_str(c, "ts");
     time_arg(c, ev->now);
-    send_state(STORE_STATE);
+    send_state(STORE_LOG);
 }
 
 static void remove_worker(const struct worker *w)
