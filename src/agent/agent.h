@@ -70,14 +70,10 @@ struct agent {
     struct gpu_info gpus[HB_MAX_GPUS];
     int ngpus;
     /* link */
-    int fd;
-    int connecting, joined;
-    ev_io rio, wio;
-    struct buf in, out;
+    int joined;
     struct buf pending;           /* frames to send once joined again */
     uint64_t dropped;             /* frames dropped while disconnected */
-    ev_timer retry, hb;
-    double backoff;
+    ev_timer hb;
     double hb_interval;
     size_t log_rate, log_max;     /* the master's output limits (welcome) */
     uint64_t seq;

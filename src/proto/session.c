@@ -11,7 +11,13 @@ struct session {
     struct conn *c;
     struct worker *w;             /* after a welcome */
     size_t scanned;               /* bytes of a partial frame already searched */
+    struct buf held;              /* ids of stored assignments not sent yet */
 };
+
+/* Unread output past which stored assignments wait (in the session, not
+ * the output) until the agent has read: a burst of thousands of tasks for
+ * one agent goes at the speed it reads. */
+#define ASSIGN_HOLD (512u * 1024)
 
 static struct {
     struct listener *ls;
@@ -188,8 +194,19 @@ static void apply_heartbeat(struct session *s, int ack)
 static ssize_t session_on_data(struct conn *c, const char *p, size_t n);
 static struct conn *worker_conn(const struct worker *w);
 
+/* Sends the assignment of task_id to its worker on c if it still holds
+ * it. */
+static void send_assign(struct conn *c, const char *task_id)
+{
+    struct session *s = c->ud;
+    struct task *t = cluster_task(S.cl, task_id);
+    if (t && t->status == TS_ASSIGNED && s && s->w && t->worker == s->w)
+        send_frame(c, json_pack("{s:s,s:o}", "type", "assign", "task", task_to_json(t)));
+}
+
 /* Redis has the assignment: send it (if the task is still assigned and
- * its worker connected); refused by Redis: the task goes back. */
+ * its worker connected), or hold it while the agent is behind; refused by
+ * Redis: the task goes back. */
 static void assign_stored(int ok, uint64_t a, uint64_t b, const char *task_id)
 {
     (void)a;
@@ -202,8 +219,33 @@ static void assign_stored(int ok, uint64_t a, uint64_t b, const char *task_id)
         cluster_requeue(S.cl, t, "store_error", ev_now(reactor_loop()));
         return;
     }
-    if ((c = worker_conn(t->worker)))
-        send_frame(c, json_pack("{s:s,s:o}", "type", "assign", "task", task_to_json(t)));
+    if (!(c = worker_conn(t->worker)) || !c->ud)
+        return;
+    struct session *s = c->ud;
+    if (s->held.len || conn_pending_bytes(c) > ASSIGN_HOLD) {
+        if (buf_append(&s->held, task_id, strlen(task_id) + 1) < 0)
+            conn_close(c);        /* its tasks go back when it is lost */
+        conn_want_drain(c);
+        return;
+    }
+    send_assign(c, task_id);
+}
+
+/* The agent read what we sent: assignments that waited go now, as far as
+ * they fit. */
+static void send_held(struct conn *c, struct session *s)
+{
+    size_t off = 0;
+    while (off < s->held.len && conn_pending_bytes(c) <= ASSIGN_HOLD && !conn_closing(c)) {
+        const char *id = buf_start(&s->held) + off;
+        off += strlen(id) + 1;
+        send_assign(c, id);
+    }
+    buf_consume(&s->held, off);
+    if (s->held.len)
+        conn_want_drain(c);
+    else
+        buf_free(&s->held);
 }
 
 /* Redis has the result: the agent may forget it. */
@@ -442,13 +484,18 @@ static void session_on_close(struct conn *c)
         log_info("worker %s disconnected", s->w->id);
         cluster_disconnect(S.cl, s->w, ev_now(reactor_loop()));
     }
+    if (s)
+        buf_free(&s->held);
     free(s);
     c->ud = NULL;
 }
 
 static void session_on_drain(struct conn *c)
 {
+    struct session *s = c->ud;
     conn_resume_read(c);
+    if (s && s->held.len)
+        send_held(c, s);
 }
 
 static const struct conn_proto session_proto = {

@@ -1,4 +1,4 @@
-#include "reactor.h"
+#include "reactor_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -510,7 +510,11 @@ static void conn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
     (void)loop;
     (void)revents;
-    conn_flush(container_of(w, struct conn, wio));
+    struct conn *c = container_of(w, struct conn, wio);
+    if (c->flags & CONN_DIALING)
+        reactor_dial_done(c);
+    else
+        conn_flush(c);
 }
 
 /* Writes what the socket takes; keeps the write watcher only while bytes
@@ -521,7 +525,7 @@ static void conn_flush(struct conn *c)
         c->flags &= ~CONN_PENDING;
         list_unlink(&c->pending);
     }
-    if (c->flags & CONN_CLOSING)
+    if (c->flags & (CONN_CLOSING | CONN_DIALING))
         return;
     while (conn_pending_bytes(c) > 0) {
         ssize_t n = write_queued(c);
@@ -808,11 +812,9 @@ static const struct conn_proto reject_proto = {
     .on_data = discard_data,
 };
 
-/* Makes a connection object for an accepted fd; with reject set, one that
- * only sends the listener's reject_msg and closes. Returns NULL when memory
- * or the protocol refuses it (fd is closed then). */
-struct conn *reactor_conn_new(struct listener *ls, int fd, const char *peer,
-                              int reject)
+/* Makes a connection object for fd in group ls, not yet reading. Returns
+ * NULL when memory runs out (fd is closed then). */
+struct conn *reactor_conn_make(struct listener *ls, int fd, const char *peer)
 {
     struct conn *c = calloc(1, sizeof(*c));
     if (!c) {
@@ -835,6 +837,18 @@ struct conn *reactor_conn_new(struct listener *ls, int fd, const char *peer,
     list_insert_tail(&ls->conns, &c->link);
     ls->nconns++;
     R.nconns++;
+    return c;
+}
+
+/* Makes a connection object for an accepted fd; with reject set, one that
+ * only sends the listener's reject_msg and closes. Returns NULL when memory
+ * or the protocol refuses it (fd is closed then). */
+struct conn *reactor_conn_new(struct listener *ls, int fd, const char *peer,
+                              int reject)
+{
+    struct conn *c = reactor_conn_make(ls, fd, peer);
+    if (!c)
+        return NULL;
     if (reject) {
         c->proto = &reject_proto;
         conn_write(c, ls->reject_msg, strlen(ls->reject_msg));
@@ -848,4 +862,27 @@ struct conn *reactor_conn_new(struct listener *ls, int fd, const char *peer,
     if (!(c->flags & CONN_CLOSING))
         ev_io_start(R.loop, &c->rio);
     return c;
+}
+
+/* The socket of a dialled connection became writable: it is up, or it
+ * failed. */
+void reactor_dial_done(struct conn *c)
+{
+    int err = 0;
+    socklen_t len = sizeof(err);
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+        err = errno;
+    c->flags &= ~CONN_DIALING;
+    ev_io_stop(R.loop, &c->wio);
+    if (err) {
+        if (c->proto->on_connect)
+            c->proto->on_connect(c, err);
+        conn_close(c);
+        return;
+    }
+    ev_io_start(R.loop, &c->rio);
+    if (c->proto->on_connect)
+        c->proto->on_connect(c, 0);
+    if (!(c->flags & CONN_CLOSING) && conn_pending_bytes(c))
+        conn_mark_pending(c);
 }

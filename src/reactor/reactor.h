@@ -38,6 +38,9 @@ struct conn_proto {
     /* Everything queued was written, after conn_want_drain asked to hear
      * it (a protocol that stopped serving a slow reader resumes here). */
     void (*on_drain)(struct conn *c);
+    /* A dialled connection is up (err 0), or failed (err an errno; it is
+     * closed after this returns). */
+    void (*on_connect)(struct conn *c, int err);
 };
 
 enum {
@@ -49,6 +52,7 @@ enum {
     CONN_LINGER = 1u << 5,        /* after the flush, drain input, then close */
     CONN_WANT_DRAIN = 1u << 6,    /* call on_drain when the output empties */
     CONN_YIELDED = 1u << 7,       /* in the yielded list */
+    CONN_DIALING = 1u << 8,       /* a dialled connection not up yet */
 };
 
 struct listener;
@@ -159,6 +163,11 @@ void listener_close_all(struct listener *ls, int after_flush);
 struct conn *conn_find(uint64_t id);
 struct conn *reactor_conn_new(struct listener *ls, int fd, const char *peer,
                               int reject);
+struct conn *reactor_conn_make(struct listener *ls, int fd, const char *peer);
+void listener_group_init(struct listener *grp, const char *name,
+                         const struct conn_proto *proto, size_t in_max, size_t out_max);
+struct conn *conn_dial(struct listener *grp, const char *addr, void *ud, char *err,
+                       size_t errlen);
 int conn_write(struct conn *c, const void *p, size_t n);
 int conn_write_shared(struct conn *c, struct rbuf *b);
 int conn_write_framed(struct conn *c, const void *hdr, size_t hlen, struct rbuf *b);
