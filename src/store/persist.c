@@ -458,13 +458,7 @@ static unsigned long rewrite_tasks(void)
  * tasks were written. */
 unsigned long store_persist_rewrite(const char *marker)
 {
-    struct resp_cmd *c = store_cmd();
-    resp_str(c, "XGROUP");
-    resp_str(c, "CREATE");
-    resp_str(c, KEY_TASKS);
-    resp_str(c, QUEUE_GROUP);
-    resp_str(c, "0");
-    resp_str(c, "MKSTREAM");
+    struct resp_cmd *c = key_group_create(store_cmd());
     send_state(STORE_REWRITE);
     P.resync = 0;
     unsigned long tasks = rewrite_tasks();
