@@ -16,6 +16,7 @@
 #include "core/cluster.h"
 #include "core/dict.h"
 #include "core/list.h"
+#include "proto/masters.h"
 
 struct agent_settings {
     char master[256];
@@ -75,7 +76,8 @@ struct agent {
     struct buf pending;           /* frames to send once joined again */
     uint64_t dropped;             /* frames dropped while disconnected */
     ev_timer retry, hb;
-    double backoff;
+    struct masters masters;       /* --master A,B,...: the group's gantryd */
+    struct masters_cursor cursor; /* which to dial next, and when */
     double hb_interval;
     uint64_t seq;
     unsigned long connects;

@@ -181,7 +181,7 @@ static void on_welcome(json_t *j)
     if (suggested > 0 && suggested < A.hb_interval)
         A.hb_interval = suggested;
     A.joined = 1;
-    A.backoff = BACKOFF_MIN;
+    masters_joined(&A.cursor);
     log_info("joined %s as %s (heartbeat every %.3gs, %zu tasks re-adopted)",
              json_string_value(json_object_get(j, "master_id")), A.set.id, A.hb_interval,
              json_array_size(json_object_get(j, "adopted")));
@@ -230,6 +230,8 @@ static void on_frame(const char *p, size_t n)
     case MSG_ERROR:
         log_error("master says %s: %s", json_string_value(json_object_get(j, "code")),
                   json_string_value(json_object_get(j, "message")));
+        masters_on_error(&A.masters, &A.cursor, json_string_value(json_object_get(j, "code")),
+                         json_string_value(json_object_get(j, "leader")), (double)random() / RAND_MAX);
         break;
     default:
         break;
@@ -278,7 +280,8 @@ static void write_cb(struct ev_loop *loop, ev_io *w, int revents)
         socklen_t len = sizeof(err);
         getsockopt(A.fd, SOL_SOCKET, SO_ERROR, &err, &len);
         if (err) {
-            log_debug("connect to %s: %s", A.set.master, strerror(err));
+            log_debug("connect to %s: %s", masters_pick(&A.masters, &A.cursor)->text,
+                      strerror(err));
             disconnect(strerror(err));
             return;
         }
@@ -293,22 +296,13 @@ static void write_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 static int open_socket(void)
 {
-    struct hostport hp;
-    char err[128], port[8];
-    if (parse_hostport(A.set.master, &hp, err, sizeof(err)) < 0)
-        return -1;
-    struct addrinfo hints = {0}, *res;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV;
-    snprintf(port, sizeof(port), "%d", hp.port);
-    if (getaddrinfo(hp.host[0] ? hp.host : "127.0.0.1", port, &hints, &res) != 0)
-        return -1;
-    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) < 0 && errno != EINPROGRESS) {
+    const struct masters_addr *to = masters_pick(&A.masters, &A.cursor);
+    int fd = socket(to->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && connect(fd, (const struct sockaddr *)&to->sa, to->len) < 0 &&
+        errno != EINPROGRESS) {
         close(fd);
         fd = -1;
     }
-    freeaddrinfo(res);
     if (fd >= 0) {
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -333,13 +327,13 @@ static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
     ev_io_start(A.loop, &A.wio);
 }
 
-/* Exponential backoff with full jitter: the wait grows 0.2 s, 0.4 s, ...
- * up to 10 s, and each wait is drawn between half and all of it, so many
- * agents do not come back in lockstep. */
+/* The next master of the list (or the leader a standby named), with
+ * exponential backoff and jitter between rounds: the wait grows 0.2 s,
+ * 0.4 s, ... up to 10 s (1 s in a group), each drawn between half and all
+ * of it, so many agents do not come back in lockstep (proto/masters.c). */
 static void schedule_retry(void)
 {
-    double wait = A.backoff * (0.5 + 0.5 * (double)random() / RAND_MAX);
-    A.backoff = A.backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : A.backoff * 2;
+    double wait = masters_failed(&A.masters, &A.cursor, (double)random() / RAND_MAX);
     ev_timer_set(&A.retry, wait, 0.);
     ev_timer_start(A.loop, &A.retry);
 }
@@ -348,7 +342,7 @@ static void schedule_retry(void)
 void link_start(void)
 {
     A.fd = -1;
-    A.backoff = BACKOFF_MIN;
+    masters_cursor_init(&A.cursor, BACKOFF_MIN, BACKOFF_MAX);
     ev_init(&A.rio, read_cb);
     ev_init(&A.wio, write_cb);
     ev_init(&A.retry, retry_cb);

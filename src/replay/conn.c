@@ -38,7 +38,7 @@ void replay_conn_init(struct replay_conn *c, struct replay_run *run, int host)
     c->host = host;
     c->fd = -1;
     c->state = CONN_WAITING;
-    c->backoff = BACKOFF_MIN;
+    masters_cursor_init(&c->cursor, BACKOFF_MIN, BACKOFF_MAX);
     c->keepalive = run->set->interval;
     buf_init(&c->in);
     buf_init(&c->out);
@@ -72,8 +72,7 @@ void replay_conn_free(struct replay_conn *c)
 
 static void schedule_retry(struct replay_conn *c)
 {
-    double wait = c->backoff * (0.5 + 0.5 * (double)random() / RAND_MAX);
-    c->backoff = c->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : c->backoff * 2;
+    double wait = masters_failed(&c->run->masters, &c->cursor, (double)random() / RAND_MAX);
     c->state = CONN_WAITING;
     ev_timer_set(&c->timer, wait, 0.);
     ev_timer_start(c->run->loop, &c->timer);
@@ -146,6 +145,13 @@ static void refused(struct replay_conn *c, json_t *j)
 {
     const char *code = json_string_value(json_object_get(j, "code"));
     const char *message = json_string_value(json_object_get(j, "message"));
+    /* A standby: on to the leader it names, or the next master. */
+    if (masters_on_error(&c->run->masters, &c->cursor, code,
+                         json_string_value(json_object_get(j, "leader")),
+                         (double)random() / RAND_MAX)) {
+        lost(c, code);
+        return;
+    }
     /* A rejoin may race the master noticing the old connection is gone. */
     if (c->joined_once && c->state == CONN_HELLO && code &&
         strcmp(code, "DUPLICATE_WORKER") == 0) {
@@ -172,7 +178,7 @@ static void welcomed(struct replay_conn *c, json_t *j)
     c->keepalive *= 0.75;
     c->state = CONN_JOINED;
     c->joined_once = 1;
-    c->backoff = BACKOFF_MIN;
+    masters_joined(&c->cursor);
     ev_timer_stop(run->loop, &c->timer);
     run->count.joins++;
     run->warned_unreachable = 0;
@@ -304,13 +310,14 @@ static void write_cb(struct ev_loop *loop, ev_io *w, int revents)
 static void connect_now(struct replay_conn *c)
 {
     struct replay_run *run = c->run;
-    int fd = socket(run->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    const struct masters_addr *to = masters_pick(&run->masters, &c->cursor);
+    int fd = socket(to->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         unreachable(c, strerror(errno));
         return;
     }
     c->fd = fd;
-    if (connect(fd, (struct sockaddr *)&run->addr, run->addrlen) < 0 && errno != EINPROGRESS) {
+    if (connect(fd, (const struct sockaddr *)&to->sa, to->len) < 0 && errno != EINPROGRESS) {
         unreachable(c, strerror(errno));
         return;
     }

@@ -256,24 +256,11 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 
 static int resolve(struct replay_run *run, char *err, size_t errlen)
 {
-    struct hostport hp;
-    char why[128], port[8];
-    if (parse_hostport(run->set->master, &hp, why, sizeof(why)) < 0) {
+    char why[200];
+    if (masters_parse(&run->masters, run->set->master, why, sizeof(why)) < 0) {
         snprintf(err, errlen, "--master = '%s': %s", run->set->master, why);
         return -1;
     }
-    struct addrinfo hints = {0}, *res;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV;
-    snprintf(port, sizeof(port), "%d", hp.port);
-    int rc = getaddrinfo(hp.host[0] ? hp.host : "127.0.0.1", port, &hints, &res);
-    if (rc != 0) {
-        snprintf(err, errlen, "--master = '%s': %s", run->set->master, gai_strerror(rc));
-        return -1;
-    }
-    memcpy(&run->addr, res->ai_addr, res->ai_addrlen);
-    run->addrlen = res->ai_addrlen;
-    freeaddrinfo(res);
     return 0;
 }
 

@@ -10,6 +10,7 @@
 
 #include "core/buf.h"
 #include "core/list.h"
+#include "proto/masters.h"
 #include "replay/data.h"
 
 struct replay_settings {
@@ -46,7 +47,7 @@ struct replay_conn {
     struct buf pending;           /* heartbeats made while not joined */
     unsigned pending_samples;
     struct list_node dirty;       /* in the run's dirty list while out has bytes */
-    double backoff;
+    struct masters_cursor cursor; /* which master to dial next, and when */
     double keepalive;             /* longest silence, seconds */
     double last_sent;             /* ev_now of the last heartbeat */
     uint64_t seq, ping_seq;
@@ -76,8 +77,7 @@ struct replay_run {
     struct ev_loop *loop;
     const struct replay_settings *set;
     const struct replay_data *data;
-    struct sockaddr_storage addr;
-    socklen_t addrlen;
+    struct masters masters;       /* --master A,B,...: the group's gantryd */
     struct replay_conn *conns;
     int nconns;
     ev_timer tick, house, deadline;
