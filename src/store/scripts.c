@@ -29,8 +29,10 @@ static const char fence_lua[] =
 
 /* KEYS[1] gantry:leader, KEYS[2] gantry:epoch; ARGV: lease ms, id, http,
  * listen, since, a holder's value we may replace (our own predecessor),
- * "1" to look without taking. Returns {1, value} when the lease is ours
- * now, else {0, holder or "", its PTTL}. */
+ * "1" to look without taking. A lease that is vacant, released, or the
+ * one we may replace is taken: the epoch counted up and the lease SET NX
+ * PX in one step, so of two asking at once exactly one wins. Returns {1,
+ * value} when the lease is ours now, else {0, holder or "", its PTTL}. */
 static const char acquire_lua[] =
     "local cur = redis.call('GET', KEYS[1])\n"
     "if cur and cur ~= ARGV[6] then\n"
@@ -40,6 +42,7 @@ static const char acquire_lua[] =
     "  end\n"
     "end\n"
     "if ARGV[7] == '1' then return {0, cur or '', -2} end\n"
+    "if cur then redis.call('DEL', KEYS[1]) end\n"
     "local epoch = redis.call('INCR', KEYS[2])\n"
     "local v = cjson.encode({id = ARGV[2], http = ARGV[3], listen = ARGV[4],\n"
     "                        epoch = epoch, since = ARGV[5]})\n"

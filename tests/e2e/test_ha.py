@@ -271,7 +271,11 @@ def test_a_stale_epoch_is_refused_inside_redis(redis_server, tmp_path):
     assert "redis refused a write: FENCED" in g.proc.text()
     assert not r.exists(f"gantry:task:{tid}")
     leader([g], LEASE + 5)
-    assert health(g)["leader"]["epoch"] == 3
+    deadline = time.monotonic() + 1.5 * LEASE   # renewals keep it: no flapping
+    while time.monotonic() < deadline:
+        h = health(g)
+        assert h["role"] == "leader" and h["leader"]["epoch"] == 3, h
+        time.sleep(0.1)
     tid2 = submit_via(g, {"command": ["true"], "gpu_required": 1})
     assert r.hget(f"gantry:task:{tid2}", "status") == "queued"
     wait_until(lambda: g.get(f"/api/tasks/{tid}").status_code == 404, 5)
