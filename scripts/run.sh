@@ -2,18 +2,14 @@
 # `make run`: a private redis-server (state under var/), gantryd, and one
 # local agent; prints the URLs; Ctrl-C stops all of them.
 # REPLAY=1 also replays the DCGM sample file in a loop (247 GPUs).
+# HA=1 runs a highly available group instead (scripts/run-ha.sh).
 set -euo pipefail
 build=${1:-build}
 cd "$(dirname "$0")/.."
+[ "${HA:-}" = 1 ] && exec scripts/run-ha.sh "$build"
 root=$(pwd)
 mkdir -p var/redis var/agent
-
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-pick_port() { # preferred port, else the first free one above it
-  local p=$1
-  while ! port_free "$p"; do p=$((p + 1)); done
-  echo "$p"
-}
+. scripts/ports.sh
 
 redis_port=$(pick_port "${REDIS_PORT:-6379}")
 http_port=$(pick_port "${HTTP_PORT:-8080}")
