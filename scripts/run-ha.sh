@@ -10,20 +10,10 @@ build=${1:-build}
 cd "$(dirname "$0")/.."
 root=$(pwd)
 var=$root/var/ha
-. scripts/ports.sh
+. scripts/common.sh
 
 master=$(pick_port "${REDIS_PORT:-6390}")
 replica=$(pick_port $((master + 1)))
-pids=()
-cleanup() {
-  trap - INT TERM EXIT
-  echo
-  echo "stopping..."
-  for ((i=${#pids[@]}-1; i>=0; i--)); do kill -TERM "${pids[i]}" 2>/dev/null || :; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || :; done
-  echo "stopped."
-}
-trap cleanup INT TERM EXIT
 
 mkdir -p "$var/master" "$var/replica"
 redis-server --port "$master" --bind 127.0.0.1 --dir "$var/master" --appendonly yes --save "" \

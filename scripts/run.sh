@@ -9,22 +9,12 @@ cd "$(dirname "$0")/.."
 [ "${HA:-}" = 1 ] && exec scripts/run-ha.sh "$build"
 root=$(pwd)
 mkdir -p var/redis var/agent
-. scripts/ports.sh
+. scripts/common.sh
 
 redis_port=$(pick_port "${REDIS_PORT:-6379}")
 http_port=$(pick_port "${HTTP_PORT:-8080}")
 agent_port=$(pick_port "${AGENT_PORT:-7070}")
 
-pids=()
-cleanup() {
-  trap - INT TERM EXIT
-  echo
-  echo "stopping..."
-  for ((i=${#pids[@]}-1; i>=0; i--)); do kill -TERM "${pids[i]}" 2>/dev/null || :; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || :; done
-  echo "stopped."
-}
-trap cleanup INT TERM EXIT
 
 redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$root/var/redis" \
   --appendonly yes --save "" --daemonize no --logfile "$root/var/redis/redis.log" &

@@ -244,6 +244,7 @@ static const char *agents_redirect(void)
     if (store_leading())
         return G.ready ? NULL : G.agents_addr;
     store_leader(&l);
+    store_ha_look();              /* agents coming here: is the leader gone? */
     return l.known && !l.self ? l.listen : "";
 }
 

@@ -329,7 +329,7 @@ static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 /* The next master of the list (or the leader a standby named), with
  * exponential backoff and jitter between rounds: the wait grows 0.2 s,
- * 0.4 s, ... up to 10 s (1 s in a group), each drawn between half and all
+ * 0.4 s, ... up to 10 s (0.5 s in a group), each drawn between half and all
  * of it, so many agents do not come back in lockstep (proto/masters.c). */
 static void schedule_retry(void)
 {

@@ -5,9 +5,10 @@
  * A cursor walks the list. A dial that fails, or a connection that is
  * lost, moves it to the next address, at once while this round has
  * addresses left untried, else after a backoff with jitter that doubles
- * up to a bound (1 s at most when the group has more than one address or
- * a standby has redirected us: a standby takes over within a lease and
- * the agents should find it promptly). A not_leader naming the leader
+ * up to a bound (half a second at most when the group has more than one
+ * address or a standby has redirected us: a standby takes over within a
+ * lease and the agents should find it promptly; a round costs a standby
+ * one refused hello per agent). A not_leader naming the leader
  * sends the next dial there, after a few milliseconds of jitter so that
  * a thousand agents do not arrive in the same instant. Pure: no I/O, no
  * clock; the caller passes its random draws. */
@@ -18,7 +19,7 @@
 #include <sys/socket.h>
 
 #define MASTERS_MAX 16
-#define MASTERS_GROUP_MAX_WAIT 1.0    /* longest wait between rounds in a group */
+#define MASTERS_GROUP_MAX_WAIT 0.5    /* longest wait between rounds in a group */
 #define MASTERS_REDIRECT_JITTER 0.05  /* a redirect is followed within this */
 
 struct masters_addr {

@@ -101,6 +101,7 @@ int store_when_stored(uint64_t from, uint64_t to, int keep, store_done_fn fn,
 int store_ha_start(struct ev_loop *loop, const struct store_ha_config *cfg);
 void store_ha_stop(void);
 int store_ha_release(void);
+void store_ha_look(void);
 int store_leading(void);
 void store_leader(struct store_leader *out);
 

@@ -295,18 +295,6 @@ def test_a_stopping_leader_hands_over_at_once(redis_server, tmp_path):
     wait_until(lambda: active(g1, "w1"), 10, what="the agent on the new leader")
 
 
-def restart_empty(redis_server):
-    """redis-server again on its port, with none of its data."""
-    redis_server.stop()
-    for name in os.listdir(redis_server.workdir):
-        p = os.path.join(redis_server.workdir, name)
-        if os.path.isdir(p):
-            subprocess.run(["rm", "-rf", p], check=True)
-        elif not name.endswith(".log"):
-            os.unlink(p)
-    redis_server.start()
-
-
 def test_redis_back_empty_keeps_the_leader_which_writes_its_memory_back(redis_server, tmp_path):
     """The lease vanishes with the data: the standby must not take it from
     the living leader, which alone holds the tasks now."""
@@ -315,7 +303,7 @@ def test_redis_back_empty_keeps_the_leader_which_writes_its_memory_back(redis_se
     g1 = gs[1] if gs[0] is g0 else gs[0]
     wait_until(lambda: health(g1)["leader"] is not None, 5)
     ids = [submit_via(g0, {"command": ["true"], "gpu_required": 1}) for _ in range(5)]
-    restart_empty(redis_server)
+    redis_server.restart_empty()
     r = redis_server.client()
     wait_until(lambda: all(r.hget(f"gantry:task:{t}", "status") == "queued" for t in ids), 15,
                what="the write-back")
