@@ -64,10 +64,7 @@ static struct {
     uint64_t next_read;
     long long epoch;              /* leading: task-state writes carry it; 0: standby */
     char epoch_text[24];
-    uint64_t replicated;          /* last state write a WAIT confirmed */
     long conn_writes;             /* writes handed over on this connection */
-    int waiting_replicas;         /* a WAIT is in flight */
-    double wait_again_at;         /* after a WAIT fell short, not before */
     void (*on_connect)(void);
     int pumping;                  /* inside store_pump */
     unsigned since_pump;          /* telemetry writes queued since the last */
@@ -185,11 +182,6 @@ int store_failed_since(uint64_t seq)
     return R.send_failed > seq;
 }
 
-static uint64_t replicated(void)
-{
-    return R.cfg.min_replicas_ack > 0 ? R.replicated : UINT64_MAX;
-}
-
 static void log_error_reply(const redisReply *r)
 {
     double now = ev_now(R.loop);
@@ -269,7 +261,7 @@ static void on_write_reply(redisAsyncContext *c, void *reply, void *privdata)
         if (failed)
             store_waiters_fail(seq);
         R.acked = seq;
-        store_waiters_run(R.acked, replicated());
+        store_waiters_due(R.acked);
     } else if (kind == STORE_REWRITE) {
         pop_entry(&R.rewrite, &R.rewrite_sent, &seq);
     }
@@ -318,53 +310,6 @@ static void push_writes(void)
     }
 }
 
-static void on_replicas(redisReply *r, uint64_t covered, uint64_t b)
-{
-    (void)b;
-    R.waiting_replicas = 0;
-    if (!r)
-        return;                   /* the connection went: kept waiters ask again */
-    long long want = R.cfg.min_replicas_ack;
-    if (r->type == REDIS_REPLY_INTEGER && r->integer >= want) {
-        if (covered > R.replicated)
-            R.replicated = covered;
-        store_waiters_run(R.acked, replicated());
-        return;
-    }
-    double now = ev_now(R.loop);
-    if (now - R.last_error_log >= 10) {
-        R.last_error_log = now;
-        log_warn("redis: %lld of %lld replicas confirmed the task records within %gs "
-                 "(redis.min_replicas_ack); answering 503 REDIS_NOT_REPLICATED",
-                 r->type == REDIS_REPLY_INTEGER ? r->integer : 0, want, R.cfg.replica_timeout);
-    }
-    R.wait_again_at = now + 1.0;  /* a WAIT holds the connection: not back to back */
-    store_waiters_not_replicated(covered);
-}
-
-/* With redis.min_replicas_ack, asks Redis (WAIT, pipelined like any other
- * command, never blocking the loop) to confirm on the replicas every
- * task-state write it has answered, when some waiter needs it. WAIT
- * covers what this connection wrote before it, so it goes only after a
- * write on this connection: the replication stream is in order, so that
- * covers every write answered before too. */
-static void ask_replicas(void)
-{
-    if (R.cfg.min_replicas_ack <= 0 || R.waiting_replicas || R.state != STORE_UP ||
-        ev_now(R.loop) < R.wait_again_at ||
-        store_waiters_unconfirmed(R.acked, R.replicated) == 0)
-        return;
-    push_writes();
-    if (R.conn_writes == 0)
-        return;
-    struct resp_cmd *c = store_cmd();
-    resp_str(c, "WAIT");
-    resp_int(c, R.cfg.min_replicas_ack);
-    resp_int(c, (long long)(R.cfg.replica_timeout * 1000));
-    if (store_read(c, on_replicas, R.acked, 0) == 0)
-        R.waiting_replicas = 1;
-}
-
 /* Before the loop sleeps: take the replies that are there (hiredis reads
  * 16 KiB per readiness event and, under load, the loop turns slowly),
  * push queued writes, and call the waiters that are due. */
@@ -379,8 +324,9 @@ static void flush(void *ud)
     }
     push_writes();
     buf_shrink(&R.tele, 1 << 20);
-    ask_replicas();
-    store_waiters_run(R.acked, replicated());
+    if (R.state == STORE_UP)
+        store_replicas_ask(R.acked, R.conn_writes);
+    store_waiters_due(R.acked);
 }
 
 static void schedule_retry(void)
@@ -401,7 +347,7 @@ static void went_down(void)
     R.linked = 0;
     R.ready = 0;
     R.conn_writes = 0;
-    R.waiting_replicas = 0;
+    store_replicas_lost();
     R.inflight = 0;
     R.crit_sent = 0;              /* unanswered task-state writes go again */
     buf_reset(&R.rewrite);        /* a write-back is redone when it is due */
@@ -700,6 +646,7 @@ int store_start(struct ev_loop *loop, const struct store_config *cfg, struct clu
         return -1;
     R.backoff = BACKOFF_MIN;
     store_scripts_init();
+    store_replicas_configure(cfg->min_replicas_ack, cfg->replica_timeout);
     dict_init(&R.reads, read_match);
     ev_init(&R.connect_timer, connect_timeout);
     ev_init(&R.retry_timer, retry);
@@ -720,8 +667,7 @@ void store_configure(const struct store_config *cfg)
     R.cfg.backlog = cfg->backlog;
     R.cfg.max_inflight = cfg->max_inflight;
     R.cfg.connect_timeout = cfg->connect_timeout;
-    R.cfg.min_replicas_ack = cfg->min_replicas_ack;
-    R.cfg.replica_timeout = cfg->replica_timeout;
+    store_replicas_configure(cfg->min_replicas_ack, cfg->replica_timeout);
     if (cfg->reply_timeout > 0)
         R.cfg.reply_timeout = cfg->reply_timeout;
     store_persist_configure(cfg);

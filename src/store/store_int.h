@@ -40,6 +40,10 @@ void store_waiters_drop(int all);
 void store_waiters_not_replicated(uint64_t upto);
 uint64_t store_waiters_unconfirmed(uint64_t acked, uint64_t replicated);
 void store_waiters_free(void);
+void store_waiters_due(uint64_t acked);
+void store_replicas_configure(long want, double timeout);
+void store_replicas_ask(uint64_t acked, long conn_writes);
+void store_replicas_lost(void);
 
 /* scripts.c: the fence and the lease, run inside Redis. */
 enum store_script { SCRIPT_FENCE, SCRIPT_ACQUIRE, SCRIPT_RENEW, SCRIPT_RELEASE, SCRIPT_COUNT };

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/log.h"
+#include "reactor/reactor.h"
 #include "store_int.h"
 
 struct waiter {
@@ -21,6 +23,12 @@ struct waiter {
 static struct {
     struct waiter *w;
     size_t head, n, cap;
+    long want;                    /* redis.min_replicas_ack */
+    double timeout;               /* redis.replica_timeout */
+    uint64_t replicated;          /* last state write a WAIT confirmed */
+    int asking;                   /* a WAIT is in flight */
+    double again_at;              /* after a WAIT fell short, not before */
+    double logged_at;
 } W;
 
 static void compact(void)
@@ -147,6 +155,73 @@ uint64_t store_waiters_unconfirmed(uint64_t acked, uint64_t replicated)
         if (W.w[i].to > replicated && !W.w[i].failed)
             last = W.w[i].to;
     return last;
+}
+
+static uint64_t replicated(void)
+{
+    return W.want > 0 ? W.replicated : UINT64_MAX;
+}
+
+/* Calls the waiters that are due now that Redis has answered the state
+ * writes up to acked. */
+void store_waiters_due(uint64_t acked)
+{
+    store_waiters_run(acked, replicated());
+}
+
+/* Sets how many replicas must confirm (0: none) and how long a WAIT may
+ * take. */
+void store_replicas_configure(long want, double timeout)
+{
+    W.want = want;
+    W.timeout = timeout;
+}
+
+/* The connection went: a WAIT in flight is lost with it. */
+void store_replicas_lost(void)
+{
+    W.asking = 0;
+}
+
+static void on_replicas(redisReply *r, uint64_t covered, uint64_t acked)
+{
+    W.asking = 0;
+    if (!r)
+        return;                   /* the connection went: kept waiters ask again */
+    if (r->type == REDIS_REPLY_INTEGER && r->integer >= W.want) {
+        if (covered > W.replicated)
+            W.replicated = covered;
+        store_waiters_due(acked);
+        return;
+    }
+    double now = ev_now(reactor_loop());
+    if (now - W.logged_at >= 10) {
+        W.logged_at = now;
+        log_warn("redis: %lld of %ld replicas confirmed the task records within %gs "
+                 "(redis.min_replicas_ack); answering 503 REDIS_NOT_REPLICATED",
+                 r->type == REDIS_REPLY_INTEGER ? r->integer : 0, W.want, W.timeout);
+    }
+    W.again_at = now + 1.0;       /* a WAIT holds the connection: not back to back */
+    store_waiters_not_replicated(covered);
+}
+
+/* With redis.min_replicas_ack, asks Redis (WAIT, pipelined like any other
+ * command, never blocking the loop) to confirm on the replicas every
+ * task-state write it has answered (up to acked), when some waiter needs
+ * it. WAIT covers what this connection wrote before it, so it goes only
+ * after a write on this connection (conn_writes): the replication stream
+ * is in order, so that covers every write answered before too. */
+void store_replicas_ask(uint64_t acked, long conn_writes)
+{
+    if (W.want <= 0 || W.asking || conn_writes == 0 || ev_now(reactor_loop()) < W.again_at ||
+        store_waiters_unconfirmed(acked, W.replicated) == 0)
+        return;
+    struct resp_cmd *c = store_cmd();
+    resp_str(c, "WAIT");
+    resp_int(c, W.want);
+    resp_int(c, (long long)(W.timeout * 1000));
+    if (store_read(c, on_replicas, acked, acked) == 0)
+        W.asking = 1;
 }
 
 /* Frees the waiters' memory (at exit). */
