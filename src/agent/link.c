@@ -228,10 +228,11 @@ static void on_frame(const char *p, size_t n)
         write_frame(json_pack("{s:s,s:O?}", "type", "pong", "seq", json_object_get(j, "seq")));
         break;
     case MSG_ERROR:
-        log_error("master says %s: %s", json_string_value(json_object_get(j, "code")),
-                  json_string_value(json_object_get(j, "message")));
-        masters_on_error(&A.masters, &A.cursor, json_string_value(json_object_get(j, "code")),
-                         json_string_value(json_object_get(j, "leader")), (double)random() / RAND_MAX);
+        if (!masters_on_error(&A.masters, &A.cursor, json_string_value(json_object_get(j, "code")),
+                              json_string_value(json_object_get(j, "leader")),
+                              (double)random() / RAND_MAX))
+            log_error("master says %s: %s", json_string_value(json_object_get(j, "code")),
+                      json_string_value(json_object_get(j, "message")));
         break;
     default:
         break;

@@ -382,6 +382,7 @@ void store_drop(const char *why)
 static void scripts_loaded(void)
 {
     R.ready = 1;
+    R.backoff = BACKOFF_MIN;      /* a working connection, whatever the role */
     if (R.on_connect)
         R.on_connect();
     else

@@ -140,6 +140,21 @@ static void test_redirect_loops_end_in_a_wait(void **state)
     assert_true(w > 0.49 && w < 0.51);
 }
 
+/* Only a not_leader moves the cursor; other errors are the caller's. */
+static void test_an_error_frame_redirects_only_on_not_leader(void **state)
+{
+    (void)state;
+    struct masters m;
+    struct masters_cursor c;
+    assert_int_equal(masters_parse(&m, "127.0.0.1:1,127.0.0.1:2", err, sizeof(err)), 0);
+    masters_cursor_init(&c, 0.2, 10);
+    assert_int_equal(masters_on_error(&m, &c, "BAD_TOKEN", NULL, 1), 0);
+    assert_int_equal(masters_on_error(&m, &c, NULL, "127.0.0.1:2", 1), 0);
+    assert_int_equal(port_of(masters_pick(&m, &c)), 1);
+    assert_int_equal(masters_on_error(&m, &c, "not_leader", "127.0.0.1:9", 1), 1);
+    assert_int_equal(port_of(masters_pick(&m, &c)), 9);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -148,6 +163,7 @@ int main(void)
         cmocka_unit_test(test_a_single_master_backs_off_to_its_own_bound),
         cmocka_unit_test(test_follows_a_redirect_once),
         cmocka_unit_test(test_redirect_loops_end_in_a_wait),
+        cmocka_unit_test(test_an_error_frame_redirects_only_on_not_leader),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
