@@ -25,6 +25,7 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/log.h"
 #include "core/timefmt.h"
@@ -52,6 +53,15 @@ static struct {
 } L;
 
 static void ask(void);
+
+/* The lease is timed on the monotonic clock: a wall clock set back or
+ * forward neither stretches nor cuts it. */
+static double clock_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
 
 static long long lease_ms(void)
 {
@@ -104,7 +114,7 @@ static int parse_lease(const char *text, struct store_leader *h)
 
 static void look_at(double when)
 {
-    double wait = when - ev_now(L.loop);
+    double wait = when - clock_now();
     ev_timer_stop(L.loop, &L.look);
     ev_timer_set(&L.look, wait > 0 ? wait : 0., 0.);
     ev_timer_start(L.loop, &L.look);
@@ -125,7 +135,7 @@ static void become_leader(const char *value)
     L.leader = me;
     L.take[0] = '\0';
     ev_timer_stop(L.loop, &L.look);
-    ev_timer_set(&L.deadline, L.sent_at + L.cfg.lease - ev_now(L.loop), 0.);
+    ev_timer_set(&L.deadline, L.sent_at + L.cfg.lease - clock_now(), 0.);
     ev_timer_start(L.loop, &L.deadline);
     store_fence_epoch(L.epoch);
     log_info("ha: leading with epoch %lld; rebuilding the state from redis", L.epoch);
@@ -192,7 +202,7 @@ static void on_renewed(redisReply *r, uint64_t gen, uint64_t b)
     if (r->integer == 2)
         log_warn("ha: %s had vanished (did redis lose its data?); it is ours again", KEY_LEADER);
     ev_timer_stop(L.loop, &L.deadline);
-    ev_timer_set(&L.deadline, L.sent_at + L.cfg.lease - ev_now(L.loop), 0.);
+    ev_timer_set(&L.deadline, L.sent_at + L.cfg.lease - clock_now(), 0.);
     ev_timer_start(L.loop, &L.deadline);
 }
 
@@ -200,7 +210,7 @@ static void on_renewed(redisReply *r, uint64_t gen, uint64_t b)
  * (holder ""): note who, and when to look again. */
 static void note_holder(const char *holder, long long pttl)
 {
-    double now = ev_now(L.loop);
+    double now = clock_now();
     struct store_leader h;
     int live = holder[0] ? parse_lease(holder, &h) : -1;
     if (live == 0 || (live == 1 && ours(&h))) {
@@ -260,7 +270,7 @@ static void send_request(void)
 {
     char since[40] = "";
     time_format(time_wall(), since, sizeof(since));
-    int look_only = ev_now(L.loop) < L.expect_until;
+    int look_only = clock_now() < L.expect_until;
     struct resp_cmd *c = store_script_cmd(SCRIPT_ACQUIRE, 2);
     resp_str(c, KEY_LEADER);
     resp_str(c, KEY_EPOCH);
@@ -280,7 +290,7 @@ static void ask(void)
 {
     if (!L.started || L.asking || !store_linked())
         return;
-    L.sent_at = ev_now(L.loop);
+    L.sent_at = clock_now();
     if (L.leading)
         send_renewal();
     else
@@ -387,7 +397,7 @@ int store_ha_release(void)
  * ten times a second. A released lease is then taken at once. */
 void store_ha_look(void)
 {
-    double now = ev_now(L.loop);
+    double now = clock_now();
     if (!L.started || L.leading || now - L.hinted_at < 0.1)
         return;
     L.hinted_at = now;
