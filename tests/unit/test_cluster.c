@@ -472,8 +472,9 @@ static void test_reset_empties_but_keeps_observers_and_ids(void **state)
     struct task *t = submit("{\"command\":[\"true\"],\"gpu_required\":2}", 100);
     char first[TASK_ID_MAX];
     snprintf(first, sizeof(first), "%s", t->id);
-    uint64_t events = cl.event_ms;
+    uint64_t events = cl.event_ms, version = cl.workers_version;
     assert_int_equal(cluster_reset(&cl), 0);
+    assert_true(cl.workers_version > version);
     assert_int_equal(cl.nworkers, 0);
     assert_null(cluster_worker(&cl, "w1"));
     assert_null(cluster_task(&cl, first));
