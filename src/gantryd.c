@@ -343,6 +343,8 @@ static void begin_stop(const char *why)
         return;
     G.stopping = 1;
     log_info("%s: stopping", why);
+    if (!store_leading())
+        store_ha_stop();          /* a stopping standby takes no lease */
     notify_stopping();
     listener_close(&G.http_ls);
     listener_close_all(&G.http_ls, 1);

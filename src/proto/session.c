@@ -114,7 +114,7 @@ static void not_leader(struct session *s, const char *leader)
 {
     count_error("not_leader");
     json_t *j = json_pack("{s:s,s:s,s:s}", "type", "error", "code", "not_leader", "message",
-                          leader[0] ? "this gantryd is a standby; connect to the leader"
+                          leader[0] ? "this gantryd does not lead; connect to the leader named"
                                     : "no gantryd leads right now; try again shortly");
     if (j && leader[0])
         json_object_set_new(j, "leader", json_string(leader));
