@@ -173,10 +173,18 @@ void store_lease_fenced(const char *why)
     step_down(text);
 }
 
-static int bad_reply(redisReply *r, const char *what)
+/* The answer to the lease command in flight (gen: the role it was sent
+ * in). Returns 1 when it is one to act on; an error answer is dealt with
+ * here (a transient one makes the connection again). */
+static int answered(redisReply *r, uint64_t gen, const char *what)
 {
-    if (r->type != REDIS_REPLY_ERROR)
+    if (gen != L.gen)
         return 0;
+    L.asking = 0;
+    if (!r)
+        return 0;
+    if (r->type != REDIS_REPLY_ERROR)
+        return 1;
     if (store_transient_error(r)) {
         char why[160];
         snprintf(why, sizeof(why), "redis answered the %s with '%.100s'", what, r->str);
@@ -184,16 +192,13 @@ static int bad_reply(redisReply *r, const char *what)
     } else {
         log_warn("ha: the %s failed: %s", what, r->str);
     }
-    return 1;
+    return 0;
 }
 
 static void on_renewed(redisReply *r, uint64_t gen, uint64_t b)
 {
     (void)b;
-    if (gen != L.gen)
-        return;
-    L.asking = 0;
-    if (!r || bad_reply(r, "lease renewal"))
+    if (!answered(r, gen, "lease renewal"))
         return;
     if (r->type != REDIS_REPLY_INTEGER || r->integer == 0) {
         step_down("another gantryd holds the lease");
@@ -235,10 +240,7 @@ static void note_holder(const char *holder, long long pttl)
 static void on_acquired(redisReply *r, uint64_t gen, uint64_t b)
 {
     (void)b;
-    if (gen != L.gen)
-        return;
-    L.asking = 0;
-    if (!r || bad_reply(r, "lease request"))
+    if (!answered(r, gen, "lease request"))
         return;
     if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
         r->element[0]->type != REDIS_REPLY_INTEGER || r->element[1]->type != REDIS_REPLY_STRING) {
