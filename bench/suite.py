@@ -61,11 +61,12 @@ def cpu_seconds(pid):
 
 
 class Redis:
-    def __init__(self, workdir, cpu=None):
+    def __init__(self, workdir, cpu=None, args=()):
         self.port = free_port()
         self.p = subprocess.Popen(pinned(cpu, ["redis-server", "--port", str(self.port), "--save", "",
                                    "--appendonly", "no", "--dir", workdir, "--logfile", "",
-                                   "--protected-mode", "no", "--maxclients", "20000"]),
+                                   "--protected-mode", "no", "--maxclients", "20000"] +
+                                  list(args)),
                                   stdout=subprocess.DEVNULL)
         wait_port(self.port)
 
@@ -104,10 +105,11 @@ def realtime(argv):
 
 
 class Gantryd:
-    def __init__(self, build, redis, workdir, extra=(), cpu=None, rt=False):
-        self.http = free_port()
-        self.agents = free_port()
-        self.log = open(os.path.join(workdir, "gantryd.log"), "w")
+    def __init__(self, build, redis, workdir, extra=(), cpu=None, rt=False, http=None,
+                 agents=None, log="gantryd.log"):
+        self.http = http or free_port()
+        self.agents = agents or free_port()
+        self.log = open(os.path.join(workdir, log), "a")
         argv = [os.path.join(build, "gantryd"), "--http", f"127.0.0.1:{self.http}",
                 "--listen", f"127.0.0.1:{self.agents}", "--redis",
                 f"redis://127.0.0.1:{redis.port}", "--log-level", "warn",
@@ -158,13 +160,14 @@ HB_FIELDS = ["cpu_usage", "45.20", "memory_usage", "62.80", "storage_usage", "41
              "gpu_usage", "0.00", "running_tasks", "0", "seq", "1"]
 
 
-def b1(build, work, quick):
+def b1(build, work, quick, extra=(), replica=False):
     """Heartbeats/s persisted (XADDs Redis executed) with 10,000 agent
     connections, against redis-benchmark XADD -P 64 with the same fields
     into as many streams, on the same Redis, in the same run."""
     agents = 2000 if quick else 10000
     secs = 5 if quick else 15
     r = Redis(work)
+    rep = attach_replica(r, work) if replica else None
     try:
         n = 300000 if quick else 1000000
         out = subprocess.run(["redis-benchmark", "-p", str(r.port), "-P", "64", "-c", "50",
@@ -174,7 +177,7 @@ def b1(build, work, quick):
         m = re.findall(r"([\d.]+) requests per second", out)
         ceiling = float(m[-1]) if m else 0.0
         r.cli("FLUSHALL")
-        g = Gantryd(build, r, work)
+        g = Gantryd(build, r, work, extra=extra)
         try:
             # offer more than Redis could take, so the figure is what the
             # system persists, not what the load generator asked for
@@ -190,6 +193,8 @@ def b1(build, work, quick):
         value = (c1 - c0) / (t1 - t0)
     finally:
         r.stop()
+        if rep:
+            rep.stop()
     # gantryd's own CPU per heartbeat (kernel time for its sockets included):
     # what one core of gantryd alone would sustain, next to the same ceiling
     per_hb = (g1 - g0) / max(c1 - c0, 1)
@@ -531,6 +536,128 @@ def b6(build, work, quick):
 PUBLISHED_B7 = {"best-fit": 92.86, "fgd": 95.23}
 
 
+def attach_replica(master, work):
+    """A replica of master, once the master counts it online."""
+    master.cli("CONFIG", "SET", "repl-diskless-sync-delay", "0")
+    d = os.path.join(work, f"replica-{master.port}")
+    os.makedirs(d, exist_ok=True)
+    rep = Redis(d, args=["--replicaof", "127.0.0.1", str(master.port)])
+    deadline = time.time() + 30
+    while "state=online" not in master.cli("INFO", "replication"):
+        if time.time() > deadline:
+            raise RuntimeError("the replica never came online")
+        time.sleep(0.05)
+    return rep
+
+
+def ha_health(port):
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=0.5)
+        c.request("GET", "/health")
+        h = json.loads(c.getresponse().read())
+        c.close()
+        return h
+    except (OSError, ValueError, http.client.HTTPException):
+        return None
+
+
+def ha_leader(gs, timeout):
+    """The member that leads with its state rebuilt, polled every 10 ms."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        for g in gs:
+            h = ha_health(g.http)
+            if h and h.get("role") == "leader" and h["store"]["state"] == "up":
+                return g
+        time.sleep(0.01)
+    raise RuntimeError("no leader")
+
+
+class Events:
+    """bench/failover's JSON lines, read by a thread of their own."""
+
+    def __init__(self, p):
+        import queue
+        import threading
+        self.q = queue.Queue()
+        threading.Thread(target=self._read, args=(p,), daemon=True).start()
+
+    def _read(self, p):
+        for line in p.stdout:
+            self.q.put(json.loads(line))
+
+    def next_all(self, after, timeout):
+        deadline = time.time() + timeout
+        while True:
+            ev = self.q.get(timeout=max(deadline - time.time(), 0.01))
+            if ev["event"] == "all" and ev["t"] >= after:
+                return ev
+
+
+def failovers(build, work, kills, lease, agents):
+    """Three gantryd on one Redis and `agents` agents following them; the
+    leader killed -9 `kills` times (and started again as a standby): the
+    seconds from each kill to a new leader and to every agent joined."""
+    r = Redis(work)
+    gs, load = [], None
+    extra = ["--set", f"ha.lease={lease}s", "--set", "agents.lost_after=300s"]
+    leader_s, back_s = [], []
+    try:
+        for i in range(3):
+            gs.append(Gantryd(build, r, work, extra=extra, log=f"gantryd{i}.log"))
+        masters = ",".join(f"127.0.0.1:{g.agents}" for g in gs)
+        load = subprocess.Popen([os.path.join(build, "failover"), "--master", masters, "--agents",
+                                 str(agents), "--interval", "2s"], stdout=subprocess.PIPE,
+                                text=True)
+        events = Events(load)
+        events.next_all(0, 60)
+        for _ in range(kills):
+            lead = ha_leader(gs, 30)
+            t0 = time.time()
+            lead.p.kill()
+            lead.p.wait()
+            ha_leader([g for g in gs if g is not lead], 4 * lease)
+            leader_s.append(time.time() - t0)
+            back_s.append(events.next_all(t0, 60)["t"] - t0)
+            i = gs.index(lead)
+            gs[i] = Gantryd(build, r, work, extra=extra, http=lead.http, agents=lead.agents,
+                            log=f"gantryd{i}.log")
+    finally:
+        if load:
+            load.terminate()
+            load.wait()
+        for g in gs:
+            if g.p.poll() is None:
+                g.stop()
+        r.stop()
+    return leader_s, back_s
+
+
+def b8(build, work, quick):
+    """HA failover: three gantryd on one Redis and 1,000 agents following
+    their --master list (bench/failover); the leader killed -9 ten times:
+    seconds to a new leader (its /health says so, state rebuilt) and to
+    every agent joined again, against ha.lease. Beside it, B1 as above, B1
+    with a replica, and B1 with a replica and redis.min_replicas_ack = 1,
+    in the same run."""
+    lease = 5.0
+    leader_s, back_s = failovers(build, work, 3 if quick else 10, lease, 1000)
+    plain = b1(build, work, quick)
+    replicated = b1(build, work, quick, replica=True)
+    acked = b1(build, work, quick, extra=["--set", "redis.min_replicas_ack=1"], replica=True)
+    med = lambda v: round(sorted(v)[len(v) // 2], 3)
+    return {"lease_s": lease, "agents": 1000, "kills": len(leader_s),
+            "leader_s": [round(x, 3) for x in leader_s], "back_s": [round(x, 3) for x in back_s],
+            "leader_median_s": med(leader_s), "leader_worst_s": round(max(leader_s), 3),
+            "back_median_s": med(back_s), "back_worst_s": round(max(back_s), 3),
+            "after_leader_worst_s": round(max(b - l for b, l in zip(back_s, leader_s)), 3),
+            "value": med(back_s), "ceiling": lease, "ratio": round(med(back_s) / lease, 3),
+            "b1": plain["value"], "b1_replica": replicated["value"], "b1_acked": acked["value"],
+            "b1_acked_ratio": round(acked["value"] / plain["value"], 3) if plain["value"] else 0,
+            "b1_acked_to_replica": round(acked["value"] / replicated["value"], 3)
+            if replicated["value"] else 0}
+
+
 def b7(build, work, quick):
     """Scheduler placements/s and GPU allocation ratio on the Alibaba GPU
     trace (sched-sim, the paper's protocol), next to the published table."""
@@ -574,6 +701,14 @@ GOALS = {
     "B6": lambda r: (f"{r['tasks_per_s']} tasks/s end to end ({r['tasks']} tasks in {r['seconds']} s); "
                      f"bare spawn+reap of `true` {r['spawn_ceiling']}/s, ratio {r['ratio']}",
                      r["ratio"] >= 0.9, "ratio to bare spawn >= 0.9"),
+    "B8": lambda r: (f"new leader {r['leader_median_s']} s after a kill -9 (median of {r['kills']}), "
+                     f"worst {r['leader_worst_s']} s, ha.lease {r['lease_s']} s; all {r['agents']} "
+                     f"agents back {r['back_median_s']} s (worst {r['back_worst_s']} s), ratio to "
+                     f"the lease {r['ratio']}; B1 {r['b1']}/s, with a replica {r['b1_replica']}/s, "
+                     f"with a replica and min_replicas_ack=1 {r['b1_acked']}/s (ratio "
+                     f"{r['b1_acked_ratio']}, {r['b1_acked_to_replica']} of the replica's)",
+                     r["leader_worst_s"] <= r["lease_s"] + 1 and r["after_leader_worst_s"] <= 2,
+                     "a leader within ha.lease + 1 s, every agent back 2 s after"),
     "B7": lambda r: ("; ".join(f"{p} {v['alloc_at_100']}% at {v['placements_per_s']} placements/s"
                                for p, v in r["policies"].items())
                      + f" (published: BestFit {r['published']['best-fit']}%, FGD {r['published']['fgd']}%)",
@@ -587,7 +722,7 @@ def verdict(name, res):
     return f"{name}: {text} [goal {goal}: {'met' if met else 'NOT met'}]"
 
 
-BENCHES = {"B1": b1, "B2": b2, "B3": b3, "B4": b4, "B5": b5, "B6": b6, "B7": b7}
+BENCHES = {"B1": b1, "B2": b2, "B3": b3, "B4": b4, "B5": b5, "B6": b6, "B7": b7, "B8": b8}
 
 
 def machine():

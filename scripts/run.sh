@@ -2,33 +2,19 @@
 # `make run`: a private redis-server (state under var/), gantryd, and one
 # local agent; prints the URLs; Ctrl-C stops all of them.
 # REPLAY=1 also replays the DCGM sample file in a loop (247 GPUs).
+# HA=1 runs a highly available group instead (scripts/run-ha.sh).
 set -euo pipefail
 build=${1:-build}
 cd "$(dirname "$0")/.."
+[ "${HA:-}" = 1 ] && exec scripts/run-ha.sh "$build"
 root=$(pwd)
 mkdir -p var/redis var/agent
-
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-pick_port() { # preferred port, else the first free one above it
-  local p=$1
-  while ! port_free "$p"; do p=$((p + 1)); done
-  echo "$p"
-}
+. scripts/common.sh
 
 redis_port=$(pick_port "${REDIS_PORT:-6379}")
 http_port=$(pick_port "${HTTP_PORT:-8080}")
 agent_port=$(pick_port "${AGENT_PORT:-7070}")
 
-pids=()
-cleanup() {
-  trap - INT TERM EXIT
-  echo
-  echo "stopping..."
-  for ((i=${#pids[@]}-1; i>=0; i--)); do kill -TERM "${pids[i]}" 2>/dev/null || :; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || :; done
-  echo "stopped."
-}
-trap cleanup INT TERM EXIT
 
 redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$root/var/redis" \
   --appendonly yes --save "" --daemonize no --logfile "$root/var/redis/redis.log" &

@@ -41,6 +41,9 @@ static struct {
     struct http_server *http;
     struct cluster cl;
     char master_id[128];
+    char http_addr[300], agents_addr[300]; /* as the others reach us */
+    int ready;                    /* leading, and the state rebuilt */
+    int released;                 /* stopping: the lease was given up */
     struct api_env api;
     ev_signal sigterm, sigint, sighup;
     ev_timer stop_timer;
@@ -230,6 +233,22 @@ static void store_settings(const struct config *cfg, struct store_config *st)
     st->logs_maxlen = cfg->redis_logs_maxlen;
     st->events_maxlen = cfg->redis_events_maxlen;
     st->consumer = "gantryd";
+    st->min_replicas_ack = cfg->redis_min_replicas_ack;
+    st->replica_timeout = cfg->redis_replica_timeout;
+}
+
+/* Where agents should go instead of here: NULL while this gantryd leads
+ * and takes them; its own address while it leads but is still rebuilding
+ * (they wait in the listen backlog until it is done); the leader's, or ""
+ * when none is known, while it stands by. */
+static const char *agents_redirect(void)
+{
+    static struct store_leader l;
+    if (store_leading())
+        return G.ready ? NULL : G.agents_addr;
+    store_leader(&l);
+    store_ha_look();              /* agents coming here: is the leader gone? */
+    return l.known && !l.self ? l.listen : "";
 }
 
 static void session_settings(const struct config *cfg, struct session_config *sc)
@@ -243,6 +262,7 @@ static void session_settings(const struct config *cfg, struct session_config *sc
     sc->heartbeat_timeout = cfg->agents_heartbeat_timeout;
     sc->max_connections = cfg->agents_max_connections;
     sc->master_id = G.master_id;
+    sc->redirect = agents_redirect;
 }
 
 /* Applies what can change while running; names what needs a restart. */
@@ -307,6 +327,11 @@ static void stop_check(struct ev_loop *loop, ev_timer *w, int revents)
     (void)revents;
     int done = G.http_ls.nconns == 0 && G.agent_ls.nconns == 0 && reactor_idle() &&
                (store_idle() || !store_up());
+    if (done && !G.released) {    /* everything written: a standby may take over now */
+        G.released = 1;
+        if (store_ha_release())
+            return;
+    }
     if (done || ev_now(loop) - G.stop_started >= STOP_DEADLINE) {
         if (!done)
             log_warn("stop deadline reached; closing what is left");
@@ -323,6 +348,8 @@ static void begin_stop(const char *why)
         return;
     G.stopping = 1;
     log_info("%s: stopping", why);
+    if (!store_leading())
+        store_ha_stop();          /* a stopping standby takes no lease */
     notify_stopping();
     listener_close(&G.http_ls);
     listener_close_all(&G.http_ls, 1);
@@ -428,10 +455,81 @@ static void on_recovered(int workers, int tasks)
 {
     (void)workers;
     (void)tasks;
+    G.ready = 1;
     if (!G.stopping && G.agent_ls.fd >= 0 && !ev_is_active(&G.agent_ls.io))
         listener_start(&G.agent_ls);
     driver_hold(0);
     driver_kick();
+}
+
+/* This gantryd took the lease: it starts from nothing and rebuilds from
+ * Redis; agents wait in the listen backlog until it is done. */
+static void on_lead(long long epoch)
+{
+    (void)epoch;
+    G.ready = 0;
+    driver_hold(1);
+    listener_stop(&G.agent_ls);
+    if (cluster_reset(&G.cl) < 0)
+        log_error("out of memory emptying the cluster");
+    notify_status("leading: rebuilding the state from redis");
+}
+
+/* It lost the lease: no more scheduling, its agents go elsewhere, and
+ * what it held is dropped (a standby holds nothing; the next lease
+ * rebuilds from Redis). */
+static void on_step_down(const char *why)
+{
+    (void)why;
+    G.ready = 0;
+    driver_hold(1);
+    session_server_dismiss("");
+    if (cluster_reset(&G.cl) < 0)
+        log_error("out of memory emptying the cluster");
+    if (!G.stopping && G.agent_ls.fd >= 0 && !ev_is_active(&G.agent_ls.io))
+        listener_start(&G.agent_ls);
+    notify_status("standby");
+}
+
+/* addr as another machine reaches it: a wildcard host (0.0.0.0, ::, none)
+ * is this machine's name. */
+static void advertised(const char *addr, const char *scheme, char *out, size_t outlen)
+{
+    struct hostport hp;
+    char err[64], host[256] = "localhost";
+    if (parse_hostport(addr, &hp, err, sizeof(err)) < 0) {
+        snprintf(out, outlen, "%s%s", scheme, addr);
+        return;
+    }
+    if (hp.host[0] && strcmp(hp.host, "0.0.0.0") && strcmp(hp.host, "::"))
+        snprintf(host, sizeof(host), strchr(hp.host, ':') ? "[%s]" : "%s", hp.host);
+    else
+        gethostname(host, sizeof(host) - 1);
+    snprintf(out, outlen, "%s%s:%d", scheme, host, hp.port);
+}
+
+/* Joins the group of gantryd on this Redis (SPEC 1, "High availability"):
+ * standby until the lease is ours. */
+static int start_ha(char *err, size_t errlen)
+{
+    const char *http = G.cfg.ha_advertise_http, *agents = G.cfg.ha_advertise_agents;
+    if (http[0])
+        snprintf(G.http_addr, sizeof(G.http_addr), "%s%s",
+                 strstr(http, "://") ? "" : "http://", http);
+    else
+        advertised(G.http_ls.addr, "http://", G.http_addr, sizeof(G.http_addr));
+    if (agents[0])
+        snprintf(G.agents_addr, sizeof(G.agents_addr), "%s", agents);
+    else
+        advertised(G.agent_ls.addr, "", G.agents_addr, sizeof(G.agents_addr));
+    struct store_ha_config ha = {G.cfg.ha_lease, G.master_id, G.http_addr, G.agents_addr,
+                                 on_lead, on_step_down};
+    if (store_ha_start(G.loop, &ha) < 0) {
+        snprintf(err, errlen, "ha.lease must be positive");
+        return -1;
+    }
+    listener_start(&G.agent_ls);  /* a standby answers hellos with not_leader */
+    return 0;
 }
 
 static int start_store(char *err, size_t errlen)
@@ -451,6 +549,7 @@ static void shutdown_all(void)
     notify_watchdog_stop(G.loop);
     driver_stop();
     session_server_stop();
+    store_ha_stop();
     store_recover_stop();
     listener_close_all(&G.http_ls, 0);
     listener_close_all(&G.agent_ls, 0);
@@ -487,7 +586,8 @@ int main(int argc, char **argv)
     apply_live(NULL, &G.cfg);
     G.loop = EV_DEFAULT;
     if (reactor_init(G.loop) < 0 || start_agents(err, sizeof(err)) < 0 ||
-        start_store(err, sizeof(err)) < 0 || start_http(err, sizeof(err)) < 0) {
+        start_store(err, sizeof(err)) < 0 || start_http(err, sizeof(err)) < 0 ||
+        start_ha(err, sizeof(err)) < 0) {
         log_error("%s", err);
         return 1;
     }

@@ -16,6 +16,7 @@
 #include "core/cluster.h"
 #include "core/dict.h"
 #include "core/list.h"
+#include "proto/masters.h"
 
 struct agent_settings {
     char master[256];
@@ -74,6 +75,7 @@ struct agent {
     struct buf pending;           /* frames to send once joined again */
     uint64_t dropped;             /* frames dropped while disconnected */
     ev_timer hb;
+    struct masters masters;       /* --master A,B,...: the group's gantryd */
     double hb_interval;
     size_t log_rate, log_max;     /* the master's output limits (welcome) */
     uint64_t seq;

@@ -155,7 +155,7 @@ static void on_welcome(json_t *j)
     if (suggested > 0 && suggested < A.hb_interval)
         A.hb_interval = suggested;
     A.joined = 1;
-    nd_client_backoff_reset(&L.nc);
+    nd_client_joined(&L.nc);
     log_info("joined %s as %s (heartbeat every %.3gs, %zu tasks re-adopted)",
              json_string_value(json_object_get(j, "master_id")), A.set.id, A.hb_interval,
              json_array_size(json_object_get(j, "adopted")));
@@ -205,8 +205,10 @@ static void on_frame(struct nd_client *nc, const char *p, size_t n)
                                         json_object_get(j, "seq")));
         break;
     case MSG_ERROR:
-        log_error("master says %s: %s", json_string_value(json_object_get(j, "code")),
-                  json_string_value(json_object_get(j, "message")));
+        if (!nd_client_on_error(&L.nc, json_string_value(json_object_get(j, "code")),
+                                json_string_value(json_object_get(j, "leader"))))
+            log_error("master says %s: %s", json_string_value(json_object_get(j, "code")),
+                      json_string_value(json_object_get(j, "message")));
         break;
     default:
         break;
@@ -216,13 +218,12 @@ static void on_frame(struct nd_client *nc, const char *p, size_t n)
 
 static void on_down(struct nd_client *nc, const char *why, int was_up)
 {
-    (void)nc;
     (void)was_up;
     ev_timer_stop(A.loop, &A.hb);
     if (A.joined && !A.stopping)
         log_warn("lost the master (%s); tasks keep running, reconnecting", why);
     else
-        log_debug("connect to %s: %s", A.set.master, why);
+        log_debug("connect to %s: %s", nc->dialled, why);
     A.joined = 0;
     runner_resume_output();   /* away: frames wait in the pending buffer */
 }
@@ -248,7 +249,7 @@ void link_start(void)
     ev_init(&A.hb, heartbeat_cb);
     srandom((unsigned)(getpid() ^ (unsigned)time_ms(time_wall())));
     nd_client_group_init(&L.grp, "master", MAX_FRAME, MAX_OUTPUT);
-    nd_client_init(&L.nc, &L.grp, A.set.master, &link_ops, NULL);
+    nd_client_init(&L.nc, &L.grp, &A.masters, &link_ops, NULL);
     nd_client_start(&L.nc, 0);
 }
 

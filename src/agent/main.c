@@ -25,7 +25,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: gantry-agent [options]\n"
-            "  --master ADDR       master's agent address (default 127.0.0.1:7070; env GANTRY_MASTER)\n"
+            "  --master ADDR,...   master's agent address (default 127.0.0.1:7070; env GANTRY_MASTER);\n"
+            "                      a list names a group of gantryd, tried in turn\n"
             "  --id ID             worker id (default: the hostname; env GANTRY_WORKER_ID)\n"
             "  --token TOKEN       join token (env GANTRY_TOKEN)\n"
             "  --interval DUR      heartbeat interval (default 5s; the master may ask for less)\n"
@@ -88,11 +89,10 @@ static void defaults(void)
 static int set_option(int ch, const char *v)
 {
     char why[128];
-    struct hostport hp;
     enum log_level lv;
     switch (ch) {
     case 'm':
-        if (parse_hostport(v, &hp, why, sizeof(why)) < 0)
+        if (masters_parse(&A.masters, v, why, sizeof(why)) < 0)
             return bad("--master", v, why);
         snprintf(A.set.master, sizeof(A.set.master), "%s", v);
         return 0;
@@ -182,6 +182,8 @@ static int prepare(void)
         fprintf(stderr, "gantry-agent: %s\n", err);
         return 1;
     }
+    if (masters_parse(&A.masters, A.set.master, err, sizeof(err)) < 0)
+        return bad("--master", A.set.master, err);
     if (!A.set.id[0])
         snprintf(A.set.id, sizeof(A.set.id), "%.64s", A.cap.hostname);
     if (!worker_id_valid(A.set.id))

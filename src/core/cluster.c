@@ -82,6 +82,32 @@ void cluster_free(struct cluster *cl)
     sched_cluster_free(&cl->sched);
 }
 
+/* Empties cl, freeing every worker and task, and keeps its settings, its
+ * observers and its counters (event and task ids keep growing, and cached
+ * views of the workers see a new version): a
+ * gantryd that stops leading, or starts to, begins again from nothing.
+ * Returns 0 or -1 (no memory). */
+int cluster_reset(struct cluster *cl)
+{
+    char observers[sizeof(cl->obs)];
+    int nobs = cl->nobs;
+    struct cluster_config cfg = cl->cfg;
+    uint64_t event_ms = cl->event_ms, event_seq = cl->event_seq, seq = cl->seq;
+    uint64_t workers_version = cl->workers_version;
+    uint32_t id_counter = cl->id_counter;
+    memcpy(observers, cl->obs, sizeof(observers));
+    cluster_free(cl);
+    int rc = cluster_init(cl, &cfg);
+    memcpy(cl->obs, observers, sizeof(observers));
+    cl->nobs = nobs;
+    cl->event_ms = event_ms;
+    cl->event_seq = event_seq;
+    cl->seq = seq;
+    cl->id_counter = id_counter;
+    cl->workers_version = workers_version + 1;    /* views of the old set are stale */
+    return rc;
+}
+
 /* Applies new settings (a reload); lists keep their members. */
 void cluster_configure(struct cluster *cl, const struct cluster_config *cfg)
 {

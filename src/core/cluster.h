@@ -164,6 +164,7 @@ enum cluster_hello_error {
 
 int cluster_init(struct cluster *cl, const struct cluster_config *cfg);
 void cluster_free(struct cluster *cl);
+int cluster_reset(struct cluster *cl);
 void cluster_configure(struct cluster *cl, const struct cluster_config *cfg);
 int cluster_observe(struct cluster *cl, cluster_observer_fn fn, void *ud);
 

@@ -44,6 +44,12 @@ struct config {
     long redis_max_inflight;
     long redis_logs_maxlen;
     long redis_events_maxlen;
+    long redis_min_replicas_ack;
+    double redis_replica_timeout;
+    /* [ha] */
+    double ha_lease;
+    char *ha_advertise_http;
+    char *ha_advertise_agents;
     /* [scheduler] */
     char *scheduler_policy;
     double scheduler_interval;

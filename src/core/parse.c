@@ -162,9 +162,82 @@ int parse_hostport(const char *s, struct hostport *hp, char *err,
     return 0;
 }
 
-/* Parses redis://host:port[/db] or unix:/path[?db=N]. The host must be a
- * numeric address ("localhost" is taken as 127.0.0.1) because resolving a
- * name would block the event loop. */
+/* One "host[:port]" of a redis or sentinel URL, n bytes at s, into a
+ * numeric host and a port (default_port when none is given). The host must
+ * be a numeric address ("localhost" is taken as 127.0.0.1) because
+ * resolving a name would block the event loop. Returns 0 or -1. */
+static int numeric_hostport(const char *s, size_t n, int default_port, char *host,
+                            size_t hostlen, int *port, char *err, size_t errlen)
+{
+    char text[300];
+    struct hostport hp;
+    if (n >= sizeof(text) - 8)
+        return ERR("address too long");
+    memcpy(text, s, n);
+    text[n] = '\0';
+    if (!strchr(text, ':') || (text[0] == '[' && !strstr(text, "]:")))
+        snprintf(text + n, sizeof(text) - n, ":%d", default_port);
+    if (parse_hostport(text, &hp, err, errlen) < 0)
+        return -1;
+    if (strcmp(hp.host, "localhost") == 0 || hp.host[0] == '\0')
+        strcpy(hp.host, "127.0.0.1");
+    unsigned char tmp[16];
+    if (inet_pton(AF_INET, hp.host, tmp) != 1 && inet_pton(AF_INET6, hp.host, tmp) != 1)
+        return ERR("redis host must be a numeric address, not '%s'", hp.host);
+    if (hp.port == 0)
+        return ERR("redis port must not be 0");
+    if (strlen(hp.host) >= hostlen)
+        return ERR("address too long");
+    memcpy(host, hp.host, strlen(hp.host) + 1);
+    *port = hp.port;
+    return 0;
+}
+
+static int parse_db(const char *s, int *db, char *err, size_t errlen)
+{
+    long v;
+    if (parse_long(s, &v, err, errlen) < 0 || v < 0 || v > 15)
+        return ERR("bad database number '%s' (0..15)", s);
+    *db = (int)v;
+    return 0;
+}
+
+/* sentinel://HOST[:PORT][,HOST[:PORT]...]/MASTER_NAME[/db] (port 26379 by
+ * default). */
+static int parse_sentinel_url(const char *p, struct redis_addr *ra, char *err, size_t errlen)
+{
+    const char *slash = strchr(p, '/');
+    if (!slash || slash == p)
+        return ERR("use sentinel://HOST:PORT[,HOST:PORT...]/MASTER_NAME[/db]");
+    for (const char *at = p; at < slash;) {
+        const char *comma = memchr(at, ',', (size_t)(slash - at));
+        const char *end = comma ? comma : slash;
+        if (ra->nsentinels == REDIS_MAX_SENTINELS)
+            return ERR("at most %d sentinels", REDIS_MAX_SENTINELS);
+        if (end == at)
+            return ERR("an empty sentinel address");
+        if (numeric_hostport(at, (size_t)(end - at), 26379, ra->sentinels[ra->nsentinels].host,
+                             sizeof(ra->sentinels[0].host), &ra->sentinels[ra->nsentinels].port,
+                             err, errlen) < 0)
+            return -1;
+        ra->nsentinels++;
+        at = comma ? comma + 1 : slash;
+    }
+    const char *name = slash + 1;
+    const char *dbs = strchr(name, '/');
+    size_t n = dbs ? (size_t)(dbs - name) : strlen(name);
+    if (n == 0 || n >= sizeof(ra->master_name))
+        return ERR("the master name must be 1-%zu characters", sizeof(ra->master_name) - 1);
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)name[i]) && !strchr("._-", name[i]))
+            return ERR("the master name may hold letters, digits, '.', '_' and '-'");
+    memcpy(ra->master_name, name, n);
+    return dbs && dbs[1] ? parse_db(dbs + 1, &ra->db, err, errlen) : 0;
+}
+
+/* Parses redis://host:port[/db], unix:/path[?db=N] or
+ * sentinel://host:port,.../master_name[/db]. Hosts must be numeric
+ * addresses: resolving a name would block the event loop. */
 int parse_redis_url(const char *s, struct redis_addr *ra, char *err,
                     size_t errlen)
 {
@@ -180,49 +253,23 @@ int parse_redis_url(const char *s, struct redis_addr *ra, char *err,
         if (n >= sizeof(ra->path))
             return ERR("unix socket path too long");
         memcpy(ra->path, p, n);
-        if (q) {
-            long db;
-            if (parse_long(q + 4, &db, err, errlen) < 0 || db < 0 || db > 15)
-                return ERR("bad database number");
-            ra->db = (int)db;
-        }
+        if (q && parse_db(q + 4, &ra->db, err, errlen) < 0)
+            return ERR("bad database number");
         return 0;
     }
+    if (strncmp(s, "sentinel://", 11) == 0)
+        return parse_sentinel_url(s + 11, ra, err, errlen);
     if (strncmp(s, "redis://", 8) != 0)
-        return ERR("not a redis URL (use redis://127.0.0.1:6379 or unix:/path)");
+        return ERR("not a redis URL (use redis://127.0.0.1:6379, unix:/path or "
+                   "sentinel://HOST:PORT/NAME)");
     const char *p = s + 8;
-    const char *at = strchr(p, '@');
-    if (at)
+    if (strchr(p, '@'))
         return ERR("passwords in the URL are not supported");
-    char hostport[300];
     const char *slash = strchr(p, '/');
     size_t n = slash ? (size_t)(slash - p) : strlen(p);
-    if (n >= sizeof(hostport))
-        return ERR("address too long");
-    memcpy(hostport, p, n);
-    hostport[n] = '\0';
-    struct hostport hp;
-    if (!strchr(hostport, ':') && n + 6 < sizeof(hostport))
-        strcat(hostport, ":6379");
-    if (parse_hostport(hostport, &hp, err, errlen) < 0)
+    if (numeric_hostport(p, n, 6379, ra->host, sizeof(ra->host), &ra->port, err, errlen) < 0)
         return -1;
-    if (strcmp(hp.host, "localhost") == 0 || hp.host[0] == '\0')
-        strcpy(hp.host, "127.0.0.1");
-    unsigned char tmp[16];
-    if (inet_pton(AF_INET, hp.host, tmp) != 1 &&
-        inet_pton(AF_INET6, hp.host, tmp) != 1)
-        return ERR("redis host must be a numeric address, not '%s'", hp.host);
-    if (hp.port == 0)
-        return ERR("redis port must not be 0");
-    memcpy(ra->host, hp.host, strlen(hp.host) + 1); /* numeric: fits */
-    ra->port = hp.port;
-    if (slash && slash[1]) {
-        long db;
-        if (parse_long(slash + 1, &db, err, errlen) < 0 || db < 0 || db > 15)
-            return ERR("bad database number '%s' (0..15)", slash + 1);
-        ra->db = (int)db;
-    }
-    return 0;
+    return slash && slash[1] ? parse_db(slash + 1, &ra->db, err, errlen) : 0;
 }
 
 /* Writes seconds back in the shortest unit that is exact ("500ms", "30s",

@@ -18,11 +18,19 @@ struct hostport {
 };
 int parse_hostport(const char *s, struct hostport *hp, char *err, size_t errlen);
 
+#define REDIS_MAX_SENTINELS 8
+
 struct redis_addr {
-    char host[64];            /* numeric IP; empty for unix sockets */
+    char host[64];            /* numeric IP; empty for unix sockets and sentinel:// */
     int port;
     char path[108];           /* unix socket path, or "" */
     int db;
+    int nsentinels;           /* sentinel://: the sentinels to ask; else 0 */
+    struct {
+        char host[64];
+        int port;
+    } sentinels[REDIS_MAX_SENTINELS];
+    char master_name[64];     /* the master's name the sentinels know */
 };
 int parse_redis_url(const char *s, struct redis_addr *ra, char *err,
                     size_t errlen);

@@ -5,6 +5,7 @@
 #include "api.h"
 #include "core/timefmt.h"
 #include "router.h"
+#include "standby.h"
 #include "store/store.h"
 #include "ui.h"
 
@@ -35,17 +36,14 @@ static int get_health(struct http_req *req)
     json_t *j = json_pack("{s:s,s:s,s:f,s:s,s:I,s:I,s:I,s:I,s:I,s:{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
                           "status", "ok", "time", now,
                           "uptime_s", floor((t - api_env->started) * 1000) / 1000,
-                          "redis", st.state == STORE_UP ? "up" : "down",
+                          "redis", store_reachable() ? "up" : "down",
                           "workers", (json_int_t)cl->nworkers,
                           "active_workers", (json_int_t)count_active(cl),
                           "active_clients", (json_int_t)api_env->http_ls->nconns,
                           "queued_tasks", (json_int_t)cl->by_status[TS_QUEUED],
                           "running_tasks", (json_int_t)(cl->by_status[TS_RUNNING] +
                                                         cl->by_status[TS_ASSIGNED]),
-                          "store", "state", st.state == STORE_UP ? "up"
-                                            : !store_recovered() && st.state == STORE_CONNECTING
-                                                  ? "recovering" : st.state == STORE_CONNECTING
-                                                  ? "checking" : "down",
+                          "store", "state", store_state_name(),
                           "backlog_bytes", (json_int_t)st.backlog_bytes,
                           "task_state_bytes", (json_int_t)st.state_bytes,
                           "telemetry_dropped", (json_int_t)st.telemetry_dropped,
@@ -53,6 +51,7 @@ static int get_health(struct http_req *req)
                           "gpu_samples_stale", (json_int_t)st.gpu_stale,
                           "errors", (json_int_t)st.errors,
                           "reconnects", (json_int_t)st.reconnects);
+    standby_health(j);
     return http_reply_json(req, 200, j);
 }
 

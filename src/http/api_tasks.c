@@ -17,14 +17,19 @@ static void submitted(int ok, uint64_t conn_id, uint64_t seq, const char *task_i
     struct http_req *req = http_req_find(conn_id, seq);
     if (!req)
         return;
-    if (ok) {
+    if (ok > 0) {
         http_reply_json(req, 201, json_pack("{s:s,s:s}", "task_id", task_id, "status", "queued"));
         return;
     }
-    json_t *j = json_pack("{s:{s:s,s:s,s:s}}", "error", "code", "REDIS_UNAVAILABLE",
-                          "message", "redis did not confirm the task record; it is kept in memory "
-                          "and written when redis returns, so it may still run: look it up "
-                          "before submitting it again", "task_id", task_id);
+    json_t *j = json_pack("{s:{s:s,s:s,s:s}}", "error", "code",
+                          ok == STORE_NOT_REPLICATED ? "REDIS_NOT_REPLICATED" : "REDIS_UNAVAILABLE",
+                          "message", ok == STORE_NOT_REPLICATED
+                          ? "redis holds the task record but not enough replicas confirmed it "
+                            "(redis.min_replicas_ack); it may still run: look it up before "
+                            "submitting it again"
+                          : "redis did not confirm the task record; it is kept in memory "
+                            "and written when redis returns, so it may still run: look it up "
+                            "before submitting it again", "task_id", task_id);
     http_reply_json(req, 503, j);
 }
 
@@ -179,9 +184,11 @@ static void cancelled(int ok, uint64_t conn_id, uint64_t seq, const char *task_i
     struct task *t = cluster_task(api_env->cl, task_id);
     if (!req)
         return;
-    if (!ok) {
-        http_reply_error(req, 503, "REDIS_UNAVAILABLE",
-                         "redis did not confirm the cancel of %s; it goes on in memory", task_id);
+    if (ok <= 0) {
+        http_reply_error(req, 503,
+                         ok == STORE_NOT_REPLICATED ? "REDIS_NOT_REPLICATED" : "REDIS_UNAVAILABLE",
+                         "redis did not confirm the cancel of %s%s; it goes on in memory", task_id,
+                         ok == STORE_NOT_REPLICATED ? " on enough replicas" : "");
         return;
     }
     http_reply_json(req, 200, json_pack("{s:s,s:s,s:b}", "task_id", task_id, "status",

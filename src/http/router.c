@@ -6,6 +6,7 @@
 #include <http_parser.h>
 
 #include "router.h"
+#include "standby.h"
 
 #define MAX_TABLES 16
 
@@ -171,6 +172,8 @@ void router_dispatch(struct http_req *req)
         http_reply_error(req, 404, "NOT_FOUND", "no such route");
         return;
     }
+    if (standby_intercept(req))
+        return;
     for (int t = 0; t < routes.n; t++) {
         for (size_t i = 0; i < routes.len[t]; i++) {
             const struct http_route *r = &routes.table[t][i];

@@ -13,18 +13,23 @@
 #define BACKOFF_MIN 0.2
 #define BACKOFF_MAX 10.0
 
+static double draw(void)
+{
+    return (double)random() / RAND_MAX;
+}
+
 static struct conn *live(const struct nd_client *nc)
 {
     return nc->conn ? conn_find(nc->conn) : NULL;
 }
 
-/* Exponential backoff with full jitter: the wait grows from backoff_min
- * doubling up to backoff_max, each drawn between half and all of it, so
- * many clients do not come back in lockstep. */
+/* The next master of the list (or the leader a standby named), at once
+ * while this round has addresses left, else after a backoff with jitter
+ * (0.2 s doubling to 10 s; half a second at most in a group of several),
+ * so many clients do not come back in lockstep (proto/masters.c). */
 static void schedule_retry(struct nd_client *nc)
 {
-    double wait = nc->backoff * (0.5 + 0.5 * (double)random() / RAND_MAX);
-    nc->backoff = nc->backoff * 2 > nc->backoff_max ? nc->backoff_max : nc->backoff * 2;
+    double wait = masters_failed(nc->masters, &nc->cursor, draw());
     ev_timer_stop(reactor_loop(), &nc->retry);
     ev_timer_set(&nc->retry, wait, 0.);
     ev_timer_start(reactor_loop(), &nc->retry);
@@ -44,8 +49,11 @@ static void gone(struct nd_client *nc, const char *why, int was_up)
 
 static void dial(struct nd_client *nc)
 {
-    char err[256];
-    struct conn *c = conn_dial(nc->grp, nc->addr, nc, err, sizeof(err));
+    char err[300];
+    const struct masters_addr *to = masters_pick(nc->masters, &nc->cursor);
+    snprintf(nc->dialled, sizeof(nc->dialled), "%s", to->text);
+    struct conn *c = conn_dial_sockaddr(nc->grp, (const struct sockaddr *)&to->sa, to->len,
+                                        to->text, nc, err, sizeof(err));
     if (!c) {
         gone(nc, err, 0);
         return;
@@ -150,17 +158,17 @@ void nd_client_group_init(struct listener *grp, const char *name, size_t max_fra
     listener_group_init(grp, name, &client_proto, max_frame + 1, max_output);
 }
 
-/* Sets up nc for the master at addr; nothing starts yet. */
-void nd_client_init(struct nd_client *nc, struct listener *grp, const char *addr,
+/* Sets up nc for the group of masters m (kept by pointer); nothing
+ * starts yet. */
+void nd_client_init(struct nd_client *nc, struct listener *grp, const struct masters *m,
                     const struct nd_client_ops *ops, void *ud)
 {
     memset(nc, 0, sizeof(*nc));
     nc->grp = grp;
     nc->ops = ops;
     nc->ud = ud;
-    snprintf(nc->addr, sizeof(nc->addr), "%s", addr);
-    nc->backoff_min = nc->backoff = BACKOFF_MIN;
-    nc->backoff_max = BACKOFF_MAX;
+    nc->masters = m;
+    masters_cursor_init(&nc->cursor, BACKOFF_MIN, BACKOFF_MAX);
     ev_init(&nc->retry, retry_cb);
     nc->retry.data = nc;
 }
@@ -206,10 +214,20 @@ void nd_client_drop(struct nd_client *nc, const char *why)
     }
 }
 
-/* The master welcomed us: the next loss starts the backoff afresh. */
-void nd_client_backoff_reset(struct nd_client *nc)
+/* The master welcomed us: the next loss starts the backoff afresh, from
+ * this master. */
+void nd_client_joined(struct nd_client *nc)
 {
-    nc->backoff = nc->backoff_min;
+    masters_joined(&nc->cursor);
+}
+
+/* An error frame from the master (it closes the connection next): a
+ * standby's not_leader sends the next dial to the leader it names.
+ * Returns non-zero when the error was that (the caller need not report
+ * it). */
+int nd_client_on_error(struct nd_client *nc, const char *code, const char *leader)
+{
+    return masters_on_error(nc->masters, &nc->cursor, code, leader, draw());
 }
 
 /* The output buffer of the connection when it is up (frames go after

@@ -1,9 +1,10 @@
 /* The client side of the agent protocol, shared by gantry-agent and
- * gantry-replay: one NDJSON connection to the master over the reactor's
+ * gantry-replay: one NDJSON connection to the leading master of a group
+ * (--master A,B,...: proto/masters.c walks the list, follows not_leader,
+ * waits with backoff and jitter between rounds) over the reactor's
  * dialled connections (the same buffers, bounds and flush as gantryd's
- * own connections), reconnected with exponential backoff and jitter while
- * it is not stopped. What is said on it (hello, heartbeats, tasks) is the
- * caller's. */
+ * own connections), reconnected while it is not stopped. What is said on
+ * it (hello, heartbeats, tasks) is the caller's. */
 #ifndef GANTRY_PROTO_CLIENT_H
 #define GANTRY_PROTO_CLIENT_H
 
@@ -11,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/masters.h"
 #include "reactor/reactor.h"
 
 struct nd_client;
@@ -32,19 +34,20 @@ struct nd_client {
     struct listener *grp;         /* its connections' group (may be shared) */
     const struct nd_client_ops *ops;
     void *ud;
-    char addr[128];
+    const struct masters *masters; /* the group's gantryd (shared) */
+    struct masters_cursor cursor; /* which to dial next, and when */
     uint64_t conn;                /* the connection's id, 0 when there is none */
     int up;                       /* connected (not still dialling) */
     size_t scanned;               /* bytes of a partial frame already searched */
     const char *why;              /* why the connection is about to go */
+    char dialled[256];            /* the address dialled last */
     ev_timer retry;
-    double backoff, backoff_min, backoff_max;
     int stopped;
 };
 
 void nd_client_group_init(struct listener *grp, const char *name, size_t max_frame,
                           size_t max_output);
-void nd_client_init(struct nd_client *nc, struct listener *grp, const char *addr,
+void nd_client_init(struct nd_client *nc, struct listener *grp, const struct masters *m,
                     const struct nd_client_ops *ops, void *ud);
 void nd_client_start(struct nd_client *nc, double after);
 void nd_client_stop(struct nd_client *nc, int after_flush);
@@ -56,6 +59,7 @@ int nd_client_congested(const struct nd_client *nc, size_t bound);
 size_t nd_client_queued(const struct nd_client *nc);
 void nd_client_want_drain(struct nd_client *nc);
 void nd_client_drop(struct nd_client *nc, const char *why);
-void nd_client_backoff_reset(struct nd_client *nc);
+void nd_client_joined(struct nd_client *nc);
+int nd_client_on_error(struct nd_client *nc, const char *code, const char *leader);
 
 #endif

@@ -34,7 +34,7 @@ static const char *const error_codes[] = {
     "BAD_FRAME", "FRAME_TOO_LARGE", "BAD_TOKEN", "UNKNOWN_WORKER",
     "DUPLICATE_WORKER", "UNSUPPORTED_VERSION", "UNKNOWN_TYPE", "NOT_JOINED",
     "BAD_MESSAGE", "HELLO_TIMEOUT", "WORKER_REMOVED", "ALREADY_JOINED", "NOT_YOUR_TASK",
-    "REPLACED", "SLOW_READER", NULL,
+    "REPLACED", "SLOW_READER", "not_leader", NULL,
 };
 
 /* Returns the name of error counter i, or NULL past the last. */
@@ -119,11 +119,30 @@ static double suggested_interval(void)
     return hb < 5 ? hb : 5;
 }
 
+/* This gantryd does not take agents (a standby, or a leader still
+ * rebuilding its state): the agent is told where to go, and closed. */
+static void not_leader(struct session *s, const char *leader)
+{
+    count_error("not_leader");
+    json_t *j = json_pack("{s:s,s:s,s:s}", "type", "error", "code", "not_leader", "message",
+                          leader[0] ? "this gantryd does not lead; connect to the leader named"
+                                    : "no gantryd leads right now; try again shortly");
+    if (j && leader[0])
+        json_object_set_new(j, "leader", json_string(leader));
+    send_frame(s->c, j);
+    conn_linger_close(s->c);
+}
+
 static void on_hello(struct session *s, json_t *j)
 {
     struct hello h;
     const char *tok;
     struct msg_error err;
+    const char *elsewhere = S.cfg.redirect ? S.cfg.redirect() : NULL;
+    if (elsewhere) {
+        not_leader(s, elsewhere);
+        return;
+    }
     if (s->w) {
         fail(s, "ALREADY_JOINED", "hello was sent already on this connection");
         return;
@@ -215,7 +234,7 @@ static void assign_stored(int ok, uint64_t a, uint64_t b, const char *task_id)
     struct conn *c;
     if (!t || t->status != TS_ASSIGNED)
         return;
-    if (!ok) {
+    if (ok <= 0) {
         cluster_requeue(S.cl, t, "store_error", ev_now(reactor_loop()));
         return;
     }
@@ -253,7 +272,7 @@ static void result_stored(int ok, uint64_t conn_id, uint64_t b, const char *task
 {
     (void)b;
     struct conn *c = conn_find(conn_id);
-    if (ok && c && c->proto->on_data == session_on_data)
+    if (ok > 0 && c && c->proto->on_data == session_on_data)
         send_frame(c, json_pack("{s:s,s:s}", "type", "result_ack", "task_id", task_id));
 }
 
@@ -597,6 +616,25 @@ int session_server_start(struct listener *ls, struct cluster *cl,
     ls->reject_msg = agent_busy;
     ls->out_max = cfg->max_output;
     return cluster_observe(cl, on_cluster_event, NULL);
+}
+
+/* This gantryd stopped leading: every agent connection is told
+ * not_leader (with the leader's address, "" when unknown) and closed; the
+ * workers are forgotten here, not disconnected one by one (the cluster is
+ * emptied next). */
+void session_server_dismiss(const char *leader)
+{
+    if (!S.ls)
+        return;
+    struct list_node *pos, *tmp;
+    list_for_each_safe(pos, tmp, &S.ls->conns) {
+        struct conn *c = container_of(pos, struct conn, link);
+        struct session *s = c->ud;
+        if (!s || conn_closing(c))
+            continue;
+        s->w = NULL;
+        not_leader(s, leader);
+    }
 }
 
 /* Stops the hello timer (shutdown). */

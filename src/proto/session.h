@@ -24,6 +24,9 @@ struct session_config {
     int (*when_stored)(uint64_t from, uint64_t to, int keep,
                        void (*fn)(int ok, uint64_t a, uint64_t b, const char *tag),
                        uint64_t a, uint64_t b, const char *tag);
+    /* NULL while this gantryd leads and takes agents; otherwise where they
+     * should go instead ("" when no leader is known), said in not_leader. */
+    const char *(*redirect)(void);
 };
 
 struct session_stats {
@@ -35,6 +38,7 @@ int session_server_start(struct listener *ls, struct cluster *cl,
                          const struct session_config *cfg);
 void session_server_configure(const struct session_config *cfg);
 void session_server_stop(void);
+void session_server_dismiss(const char *leader);
 void session_stats(struct session_stats *st);
 const char *session_error_code_name(int i);
 

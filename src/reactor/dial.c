@@ -60,6 +60,32 @@ static int open_socket(const char *addr, char *err, size_t errlen)
     return fd;
 }
 
+/* Starts connecting to the resolved address sa (named `name` in logs)
+ * without blocking; as conn_dial. */
+struct conn *conn_dial_sockaddr(struct listener *grp, const struct sockaddr *sa,
+                                unsigned len, const char *name, void *ud, char *err,
+                                size_t errlen)
+{
+    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0 || (connect(fd, sa, (socklen_t)len) < 0 && errno != EINPROGRESS)) {
+        snprintf(err, errlen, "%s: %s", name, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return NULL;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    struct conn *c = reactor_conn_make(grp, fd, name);
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    c->ud = ud;
+    c->flags |= CONN_DIALING;
+    ev_io_start(reactor_loop(), &c->wio);
+    return c;
+}
+
 /* Starts connecting to addr ("host:port") without blocking (a host name
  * is looked up first). The group's protocol hears on_connect when the
  * connection is up or has failed; output queued before then waits. ud

@@ -168,6 +168,10 @@ void listener_group_init(struct listener *grp, const char *name,
                          const struct conn_proto *proto, size_t in_max, size_t out_max);
 struct conn *conn_dial(struct listener *grp, const char *addr, void *ud, char *err,
                        size_t errlen);
+struct sockaddr;
+struct conn *conn_dial_sockaddr(struct listener *grp, const struct sockaddr *sa,
+                                unsigned len, const char *name, void *ud, char *err,
+                                size_t errlen);
 int conn_write(struct conn *c, const void *p, size_t n);
 int conn_write_shared(struct conn *c, struct rbuf *b);
 int conn_write_framed(struct conn *c, const void *hdr, size_t hlen, struct rbuf *b);

@@ -31,7 +31,7 @@ void replay_conn_init(struct replay_conn *c, struct replay_run *run, int host)
     c->state = CONN_WAITING;
     c->keepalive = run->set->interval;
     buf_init(&c->pending);
-    nd_client_init(&c->nc, &run->grp, run->set->master, &conn_ops, c);
+    nd_client_init(&c->nc, &run->grp, &run->masters, &conn_ops, c);
     ev_init(&c->timer, timer_cb);
     c->timer.data = c;
 }
@@ -83,7 +83,7 @@ static void on_down(struct nd_client *nc, const char *why, int was_up)
         } else if (was == CONN_HELLO) {
             log_warn("%s: no welcome (%s); reconnecting", host_name(c), why);
         } else if (!was_up && !c->run->warned_unreachable++) {
-            log_warn("cannot reach the master at %s: %s; retrying", c->run->set->master, why);
+            log_warn("cannot reach the master at %s: %s; retrying", nc->dialled, why);
         }
         c->state = CONN_WAITING;
     }
@@ -97,6 +97,12 @@ static void refused(struct replay_conn *c, json_t *j)
 {
     const char *code = json_string_value(json_object_get(j, "code"));
     const char *message = json_string_value(json_object_get(j, "message"));
+    /* A standby names the leader: go there (it closes this connection). */
+    if (nd_client_on_error(&c->nc, code, json_string_value(json_object_get(j, "leader")))) {
+        c->state = CONN_WAITING;      /* not a loss worth a warning */
+        nd_client_drop(&c->nc, code);
+        return;
+    }
     /* A rejoin may race the master noticing the old connection is gone. */
     if (c->joined_once && c->state == CONN_HELLO && code &&
         strcmp(code, "DUPLICATE_WORKER") == 0) {
@@ -123,7 +129,7 @@ static void welcomed(struct replay_conn *c, json_t *j)
     c->keepalive *= 0.75;
     c->state = CONN_JOINED;
     c->joined_once = 1;
-    nd_client_backoff_reset(&c->nc);
+    nd_client_joined(&c->nc);
     ev_timer_stop(run->loop, &c->timer);
     run->count.joins++;
     run->warned_unreachable = 0;

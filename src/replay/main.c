@@ -25,7 +25,8 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: gantry-replay FILE [options]\n"
             "Replays a DCGM exporter CSV as live agents: one connection per Hostname.\n"
-            "  --master ADDR        gantryd's agent address (default 127.0.0.1:7070; env GANTRY_MASTER)\n"
+            "  --master ADDR,...    gantryd's agent address (default 127.0.0.1:7070; env GANTRY_MASTER);\n"
+            "                       a list names a group of gantryd, tried in turn\n"
             "  --token TOKEN        join token (env GANTRY_TOKEN)\n"
             "  --interval DUR       one file time per interval (default 5s)\n"
             "  --speed X            divides the interval (default 1)\n"
@@ -47,17 +48,16 @@ static int bad(const char *key, const char *value, const char *why)
 static int set_option(int ch, const char *v)
 {
     char why[128];
-    struct hostport hp;
     enum log_level lv;
     long n;
     switch (ch) {
-    case 'm':
-        if (parse_hostport(v, &hp, why, sizeof(why)) < 0)
+    case 'm': {
+        struct masters m;
+        if (masters_parse(&m, v, why, sizeof(why)) < 0)
             return bad("--master", v, why);
-        if (hp.port == 0)
-            return bad("--master", v, "port 0 cannot be connected to");
         snprintf(S.master, sizeof(S.master), "%s", v);
         return 0;
+    }
     case 't':
         if (strlen(v) >= sizeof(S.token))
             return bad("--token", "...", "longer than 255 bytes");

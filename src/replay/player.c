@@ -256,9 +256,8 @@ int replay_run_init(struct replay_run *run, struct ev_loop *loop,
     run->loop = loop;
     run->set = set;
     run->data = data;
-    struct hostport hp;
-    char why[128];
-    if (parse_hostport(set->master, &hp, why, sizeof(why)) < 0) {
+    char why[200];
+    if (masters_parse(&run->masters, set->master, why, sizeof(why)) < 0) {
         snprintf(err, errlen, "--master = '%s': %s", set->master, why);
         return -1;
     }

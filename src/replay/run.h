@@ -74,6 +74,7 @@ struct replay_run {
     const struct replay_settings *set;
     const struct replay_data *data;
     struct listener grp;          /* the hosts' connections */
+    struct masters masters;       /* --master A,B,...: the group's gantryd */
     struct replay_conn *conns;
     int nconns;
     ev_timer tick, house, deadline;

@@ -16,6 +16,8 @@
 #define KEY_LOGS_SUFFIX ":logs"               /* gantry:task:<id>:logs stream */
 #define KEY_EVENTS "gantry:events"            /* stream: cluster events */
 #define KEY_INSTANCE "gantry:instance"        /* string: this data set's mark */
+#define KEY_LEADER "gantry:leader"            /* string: the leader's lease (JSON, TTL) */
+#define KEY_EPOCH "gantry:epoch"              /* string: the last leader epoch */
 #define QUEUE_GROUP "gantry"                  /* the queue's consumer group */
 
 /* Adds the key prefix + id + suffix as one argument. */

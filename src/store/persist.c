@@ -541,6 +541,15 @@ void store_persist_init(struct cluster *cl, const struct store_config *cfg)
     reactor_add_hook(persist_hook, NULL);
 }
 
+/* Forgets what was due for the state in memory (the role changed: that
+ * state is gone). */
+void store_persist_reset(void)
+{
+    P.deliver = 0;
+    P.resync = 0;
+    P.trimmed_at = 0;
+}
+
 /* Applies reloadable settings (retention, stream lengths). */
 void store_persist_configure(const struct store_config *cfg)
 {

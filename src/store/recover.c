@@ -2,7 +2,8 @@
  * connection that Redis still holds it.
  *
  * The data set carries a mark (gantry:instance, a random string set once).
- * On every connection, before any write flows, the mark is read:
+ * Only the leader reads it (lease.c): when it takes the lease, and on
+ * every connection after, before any write flows:
  *   - the first time: recovery. Registered workers (offline until their
  *     agents return), then every unfinished task, found in the queue's
  *     pending list (entries handed to the group and not acknowledged, so
@@ -412,14 +413,35 @@ static int read_marker(uint64_t probe)
     return store_read(c, on_marker, V.gen, probe);
 }
 
-/* Each (re)connection, once SELECTed: check the mark before any write. */
-static void on_connect(void)
+/* Each (re)connection of the leader, once checked: the mark before any
+ * write (and recovery, until it has completed). A standby reads nothing
+ * here: it rebuilds its state only when it takes the lease. */
+void store_recover_on_link(void)
 {
     V.gen++;
     V.waiting = 0;
     V.probing = 0;
     if (read_marker(0) < 0)
         store_drop("the mark could not be read");
+}
+
+/* The lease is ours: rebuild the (emptied) state from Redis, from
+ * scratch, on this connection if there is one (else on the next). */
+void store_recover_restart(void)
+{
+    V.recovered = 0;
+    if (store_linked())
+        store_recover_on_link();
+}
+
+/* We stopped leading: replies to recovery's reads are dropped, and the
+ * next lease starts recovery again. */
+void store_recover_abandon(void)
+{
+    V.recovered = 0;
+    V.gen++;
+    V.waiting = 0;
+    V.probing = 0;
 }
 
 static void probe_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -440,7 +462,6 @@ void store_recover_init(struct cluster *cl, const struct store_config *cfg,
     V.done = done;
     V.consumer = cfg->consumer;
     V.history = cfg->tasks_history;
-    store_on_connect(on_connect);
     ev_timer_init(&V.probe, probe_cb, PROBE_PERIOD, PROBE_PERIOD);
     ev_timer_start(reactor_loop(), &V.probe);
     ev_unref(reactor_loop());

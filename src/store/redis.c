@@ -22,6 +22,7 @@
 
 #define BACKOFF_MIN 0.1
 #define BACKOFF_MAX 5.0
+#define SENTINEL_BACKOFF_MAX 1.0
 #define STATE_SHARE 0.75          /* task state may use this much of the backlog */
 #define WATCH_PERIOD 0.25         /* how often the reply timeout is checked */
 
@@ -40,15 +41,6 @@ struct pending_read {
     uint64_t a, b;
 };
 
-struct waiter {
-    uint64_t from, to;            /* the state writes it stands for */
-    store_done_fn fn;
-    uint64_t a, b;
-    char tag[48];
-    unsigned keep : 1;            /* waits across reconnects */
-    unsigned failed : 1;          /* Redis refused one of its writes */
-};
-
 static struct {
     struct ev_loop *loop;
     struct store_config cfg;
@@ -56,6 +48,7 @@ static struct {
     redisAsyncContext *ac;
     enum store_state_id state;
     int linked;                   /* connected and SELECTed: reads may go */
+    int ready;                    /* and checked (ROLE) and the scripts loaded */
     ev_timer connect_timer, retry_timer, watch_timer;
     double backoff;
     double progress_at;           /* last reply, or when the wait began */
@@ -69,8 +62,9 @@ static struct {
     struct resp_cmd cmd;
     struct dict reads;
     uint64_t next_read;
-    struct waiter *w;
-    size_t whead, wn, wcap;
+    long long epoch;              /* leading: task-state writes carry it; 0: standby */
+    char epoch_text[24];
+    long conn_writes;             /* writes handed over on this connection */
     void (*on_connect)(void);
     int pumping;                  /* inside store_pump */
     unsigned since_pump;          /* telemetry writes queued since the last */
@@ -120,12 +114,23 @@ static struct buf *queue_of(enum store_kind kind)
     return kind == STORE_STATE ? &R.crit : kind == STORE_REWRITE ? &R.rewrite : &R.tele;
 }
 
-/* Appends the built command to q as one entry. Returns 0 or -1. */
+static int fenced_kind(enum store_kind kind)
+{
+    return kind == STORE_STATE || kind == STORE_REWRITE;
+}
+
+/* Appends the built command to q as one entry; a task-state write goes
+ * inside the fence script, with the epoch of the lease it is written
+ * under. Returns 0 or -1. */
 static int enqueue(struct buf *q, uint64_t seq, enum store_kind kind)
 {
     struct entry e = {seq, 0, (uint32_t)kind};
     size_t at = q->len;
-    if (buf_append(q, &e, sizeof(e)) < 0 || resp_end(&R.cmd, q) < 0) {
+    const char *pre[5];
+    int npre = fenced_kind(kind) ? 5 : 0;
+    if (npre)
+        store_fence_args(pre, R.epoch_text);
+    if (buf_append(q, &e, sizeof(e)) < 0 || resp_end_after(&R.cmd, pre, npre, q) < 0) {
         q->len = at;
         return -1;
     }
@@ -146,6 +151,11 @@ static int enqueue(struct buf *q, uint64_t seq, enum store_kind kind)
 uint64_t store_send(enum store_kind kind)
 {
     uint64_t seq = ++R.seq;
+    if (fenced_kind(kind) && R.epoch == 0) {
+        R.send_failed = seq;      /* a standby writes no task state */
+        log_debug("redis: a task-state write refused: this gantryd does not lead");
+        return 0;
+    }
     if (enqueue(queue_of(kind), seq, kind) < 0) {
         R.st.errors++;
         R.send_failed = seq;
@@ -175,84 +185,6 @@ int store_failed_since(uint64_t seq)
     return R.send_failed > seq;
 }
 
-static void compact_waiters(void)
-{
-    if (R.whead == 0)
-        return;
-    memmove(R.w, R.w + R.whead, (R.wn - R.whead) * sizeof(*R.w));
-    R.wn -= R.whead;
-    R.whead = 0;
-}
-
-/* Calls the waiters whose writes are all answered, oldest first. */
-static void run_waiters(void)
-{
-    while (R.whead < R.wn && R.w[R.whead].to <= R.acked) {
-        struct waiter w = R.w[R.whead++];
-        w.fn(!w.failed, w.a, w.b, w.tag);
-    }
-    if (R.whead == R.wn)
-        R.whead = R.wn = 0;
-}
-
-/* Calls fn(ok, a, b, tag) once Redis has answered every task-state write
- * numbered from..to (to = 0: nothing to wait for), with ok = 0 when it
- * refused one of them. While Redis is away a waiter with keep = 0 is
- * called at once with ok = 0 (its client gets a 503 and may retry); with
- * keep = 1 it waits for the writes to be answered after the reconnect.
- * Never calls fn from inside this call. Returns 0 or -1 (no memory). */
-int store_when_stored(uint64_t from, uint64_t to, int keep, store_done_fn fn,
-                      uint64_t a, uint64_t b, const char *tag)
-{
-    if (R.wn == R.wcap) {
-        compact_waiters();
-        if (R.wn == R.wcap) {
-            size_t cap = R.wcap ? R.wcap * 2 : 64;
-            struct waiter *v = realloc(R.w, cap * sizeof(*v));
-            if (!v)
-                return -1;
-            R.w = v;
-            R.wcap = cap;
-        }
-    }
-    if (to > R.last_state)        /* telemetry numbers are never answered as state */
-        to = R.last_state;
-    struct waiter nw = {from ? from : to, to, fn, a, b, "", keep ? 1u : 0u, 0u};
-    snprintf(nw.tag, sizeof(nw.tag), "%s", tag ? tag : "");
-    size_t i = R.wn++;
-    while (i > R.whead && R.w[i - 1].to > to) {   /* kept in order of `to` */
-        R.w[i] = R.w[i - 1];
-        i--;
-    }
-    R.w[i] = nw;
-    return 0;
-}
-
-static void fail_waiters(uint64_t seq)
-{
-    for (size_t i = R.whead; i < R.wn; i++)
-        if (R.w[i].from <= seq && seq <= R.w[i].to)
-            R.w[i].failed = 1;
-}
-
-/* Redis is away: waiters that do not wait across reconnects hear it now. */
-static void drop_waiters(void)
-{
-    size_t keep = R.whead;
-    size_t n = R.wn;
-    struct waiter *v = R.w;
-    for (size_t i = R.whead; i < n; i++) {
-        if (v[i].keep) {
-            v[keep++] = v[i];
-            continue;
-        }
-        struct waiter w = v[i];
-        w.fn(0, w.a, w.b, w.tag);
-    }
-    /* fn may not add waiters here (it is told not to by the API). */
-    R.wn = keep;
-}
-
 static void log_error_reply(const redisReply *r)
 {
     double now = ev_now(R.loop);
@@ -271,12 +203,15 @@ static int already_there(const redisReply *r)
 }
 
 /* Errors that say "not now" rather than "never": Redis loading its files,
- * a replica that was the master, a script running. The write was not
- * applied; it goes again on a new connection. */
-static int not_now(const redisReply *r)
+ * a replica that was the master, a script running, our scripts flushed
+ * from its cache. The command was not applied; it goes again on a new
+ * connection (which asks the sentinels again, and loads the scripts). */
+int store_transient_error(const redisReply *r)
 {
     static const char *const codes[] = {"LOADING", "READONLY", "MASTERDOWN", "BUSY ",
-                                        "TRYAGAIN", NULL};
+                                        "TRYAGAIN", "NOSCRIPT", NULL};
+    if (!r || r->type != REDIS_REPLY_ERROR)
+        return 0;
     for (int i = 0; codes[i]; i++)
         if (strncmp(r->str, codes[i], strlen(codes[i])) == 0)
             return 1;
@@ -304,10 +239,15 @@ static void on_write_reply(redisAsyncContext *c, void *reply, void *privdata)
     R.progress_at = ev_now(R.loop);
     if (!r)
         return;
-    if (r->type == REDIS_REPLY_ERROR && not_now(r)) {
+    if (store_transient_error(r)) {
         char why[160];
         snprintf(why, sizeof(why), "redis answered a write with '%.100s'", r->str);
         store_drop(why);
+        return;
+    }
+    if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "FENCED", 6) == 0) {
+        R.st.errors++;
+        store_lease_fenced(r->str);   /* another gantryd leads: step down now */
         return;
     }
     int failed = 0;
@@ -322,9 +262,9 @@ static void on_write_reply(redisAsyncContext *c, void *reply, void *privdata)
     if (kind == STORE_STATE) {
         pop_entry(&R.crit, &R.crit_sent, &seq);
         if (failed)
-            fail_waiters(seq);
+            store_waiters_fail(seq);
         R.acked = seq;
-        run_waiters();
+        store_waiters_due(R.acked);
     } else if (kind == STORE_REWRITE) {
         pop_entry(&R.rewrite, &R.rewrite_sent, &seq);
     }
@@ -339,6 +279,7 @@ static int send_entry(struct buf *q, size_t off)
     if (R.inflight++ == 0)
         R.progress_at = ev_now(R.loop);
     R.st.sent++;
+    R.conn_writes++;
     return 0;
 }
 
@@ -387,13 +328,17 @@ static void flush(void *ud)
     push_writes();
     buf_shrink(&R.tele, 1 << 20);
     buf_shrink(&R.crit, 1 << 20);
-    run_waiters();
+    if (R.state == STORE_UP)
+        store_replicas_ask(R.acked, R.conn_writes);
+    store_waiters_due(R.acked);
 }
 
 static void schedule_retry(void)
 {
+    /* Asking a sentinel is cheap, and a failover is over in seconds. */
+    double most = R.addr.nsentinels ? SENTINEL_BACKOFF_MAX : BACKOFF_MAX;
     double wait = R.backoff * (0.5 + 0.5 * (double)random() / RAND_MAX);
-    R.backoff = R.backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : R.backoff * 2;
+    R.backoff = R.backoff * 2 > most ? most : R.backoff * 2;
     ev_timer_set(&R.retry_timer, wait, 0.);
     ev_timer_start(R.loop, &R.retry_timer);
 }
@@ -404,12 +349,15 @@ static void went_down(void)
     ev_timer_stop(R.loop, &R.watch_timer);
     R.ac = NULL;
     R.linked = 0;
+    R.ready = 0;
+    R.conn_writes = 0;
+    store_replicas_lost();
     R.inflight = 0;
     R.crit_sent = 0;              /* unanswered task-state writes go again */
     buf_reset(&R.rewrite);        /* a write-back is redone when it is due */
     R.rewrite_sent = 0;
     R.state = STORE_DOWN;
-    drop_waiters();
+    store_waiters_drop(0);
     schedule_retry();
 }
 
@@ -435,6 +383,21 @@ void store_drop(const char *why)
     redisAsyncFree(ac);
 }
 
+static void scripts_loaded(void)
+{
+    R.ready = 1;
+    R.backoff = BACKOFF_MIN;      /* a working connection, whatever the role */
+    if (R.on_connect)
+        R.on_connect();
+    else
+        store_set_up();
+}
+
+static void load_scripts(void)
+{
+    store_scripts_load(scripts_loaded);
+}
+
 static void on_select(redisReply *r, uint64_t a, uint64_t b)
 {
     (void)a;
@@ -447,10 +410,10 @@ static void on_select(redisReply *r, uint64_t a, uint64_t b)
         return;
     }
     R.linked = 1;
-    if (R.on_connect)
-        R.on_connect();
+    if (R.addr.nsentinels)
+        store_sentinel_check_role(load_scripts);
     else
-        store_set_up();
+        load_scripts();
 }
 
 /* The connection is checked (and the state rebuilt, the first time):
@@ -491,7 +454,11 @@ static void on_connect(const redisAsyncContext *c, int status)
         return;
     }
     R.st.reconnects++;
-    log_info("redis: connected to %s", R.cfg.url);
+    if (R.addr.nsentinels)
+        log_info("redis: connected to %s:%d, the master %s's sentinels named", R.addr.host,
+                 R.addr.port, R.addr.master_name);
+    else
+        log_info("redis: connected to %s", R.cfg.url);
     ev_timer_set(&R.watch_timer, WATCH_PERIOD, WATCH_PERIOD);
     ev_timer_start(R.loop, &R.watch_timer);
     /* SELECT first; the checks and the writes queue behind it in order. */
@@ -504,7 +471,7 @@ static void on_connect(const redisAsyncContext *c, int status)
     R.linked = 0;
 }
 
-static void connect_now(void)
+static void connect_to(void)
 {
     redisAsyncContext *ac = R.addr.path[0] ? redisAsyncConnectUnix(R.addr.path)
                                            : redisAsyncConnect(R.addr.host, R.addr.port);
@@ -522,6 +489,35 @@ static void connect_now(void)
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
     ev_timer_set(&R.connect_timer, R.cfg.connect_timeout, 0.);
     ev_timer_start(R.loop, &R.connect_timer);
+}
+
+static void master_found(int ok, const char *host, int port)
+{
+    if (!ok) {
+        double now = ev_now(R.loop);
+        if (now - R.last_error_log >= 10) {
+            R.last_error_log = now;
+            log_warn("redis: no sentinel of %s named its master; asking again", R.cfg.url);
+        }
+        R.state = STORE_DOWN;
+        schedule_retry();
+        return;
+    }
+    snprintf(R.addr.host, sizeof(R.addr.host), "%s", host);
+    R.addr.port = port;
+    connect_to();
+}
+
+/* Connects to the server the URL names, or first asks the sentinels which
+ * it is. */
+static void connect_now(void)
+{
+    if (!R.addr.nsentinels) {
+        connect_to();
+        return;
+    }
+    R.state = STORE_CONNECTING;
+    store_sentinel_ask(R.loop, &R.addr, R.cfg.connect_timeout, master_found);
 }
 
 static void connect_timeout(struct ev_loop *loop, ev_timer *w, int revents)
@@ -654,6 +650,8 @@ int store_start(struct ev_loop *loop, const struct store_config *cfg, struct clu
     if (parse_redis_url(cfg->url, &R.addr, err, errlen) < 0)
         return -1;
     R.backoff = BACKOFF_MIN;
+    store_scripts_init();
+    store_replicas_configure(cfg->min_replicas_ack, cfg->replica_timeout);
     dict_init(&R.reads, read_match);
     ev_init(&R.connect_timer, connect_timeout);
     ev_init(&R.retry_timer, retry);
@@ -674,6 +672,7 @@ void store_configure(const struct store_config *cfg)
     R.cfg.backlog = cfg->backlog;
     R.cfg.max_inflight = cfg->max_inflight;
     R.cfg.connect_timeout = cfg->connect_timeout;
+    store_replicas_configure(cfg->min_replicas_ack, cfg->replica_timeout);
     if (cfg->reply_timeout > 0)
         R.cfg.reply_timeout = cfg->reply_timeout;
     store_persist_configure(cfg);
@@ -699,9 +698,8 @@ void store_stop(void)
     buf_free(&R.crit);
     buf_free(&R.tele);
     buf_free(&R.rewrite);
-    free(R.w);
-    R.w = NULL;
-    R.whead = R.wn = R.wcap = 0;
+    store_waiters_free();
+    store_sentinel_stop();
     resp_free(&R.cmd);
     R.state = STORE_DOWN;
 }
@@ -728,6 +726,50 @@ int store_idle(void)
 int store_up(void)
 {
     return R.state == STORE_UP;
+}
+
+/* Returns non-zero while connected, checked and the scripts loaded: the
+ * lease may be asked for, and reads go. */
+int store_linked(void)
+{
+    return R.ac && R.ready;
+}
+
+/* Returns the number of the last task-state write queued. */
+uint64_t store_last_state(void)
+{
+    return R.last_state;
+}
+
+/* Task-state writes queued from now on carry epoch (the lease this
+ * gantryd leads under); 0: it does not lead, and queues none. */
+void store_fence_epoch(long long epoch)
+{
+    R.epoch = epoch;
+    snprintf(R.epoch_text, sizeof(R.epoch_text), "%lld", epoch);
+}
+
+/* This gantryd no longer leads: nothing it still holds may reach Redis.
+ * Drops every queued write (task state, telemetry, a write-back), tells
+ * every waiter (ok = 0), and drops the connection with whatever hiredis
+ * had not written yet; the next connection is a standby's. */
+void store_stand_down(const char *why)
+{
+    store_fence_epoch(0);
+    while (R.tele.len) {
+        buf_consume(&R.tele, entry_size(entry_at(&R.tele, 0)));
+        R.st.telemetry_dropped++;
+    }
+    buf_reset(&R.crit);
+    buf_reset(&R.rewrite);
+    R.crit_sent = R.rewrite_sent = 0;
+    R.acked = R.last_state = R.seq;   /* nothing is owed any more */
+    store_waiters_drop(1);
+    if (R.ac) {
+        char text[160];
+        snprintf(text, sizeof(text), "%s: stepping down", why);
+        store_drop(text);
+    }
 }
 
 /* Returns non-zero while a write-back of the state in memory is under

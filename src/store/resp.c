@@ -142,32 +142,50 @@ void resp_num(struct resp_cmd *c, double v)
         resp_fmt(c, "%.15g", v);
 }
 
-/* Appends the command to out as a RESP request. Returns 0, or -1 when an
- * argument did not fit or memory ran out (out unchanged then). */
-int resp_end(struct resp_cmd *c, struct buf *out)
+static char *put_arg(char *p, const char *arg, size_t len)
+{
+    *p++ = '$';
+    p += fmt_u64(p, len);
+    *p++ = '\r';
+    *p++ = '\n';
+    memcpy(p, arg, len);
+    p += len;
+    *p++ = '\r';
+    *p++ = '\n';
+    return p;
+}
+
+/* Appends the command to out as a RESP request, after npre arguments of
+ * its own (a script call wrapping it: EVALSHA sha 1 key epoch). Returns 0,
+ * or -1 when an argument did not fit or memory ran out (out unchanged
+ * then). */
+int resp_end_after(struct resp_cmd *c, const char *const *pre, int npre, struct buf *out)
 {
     if (c->overflow || c->argc == 0)
         return -1;
-    size_t total = 16 + c->args.len + (size_t)c->argc * 26;
+    size_t total = 16 + c->args.len + (size_t)(c->argc + npre) * 26;
+    for (int i = 0; i < npre; i++)
+        total += strlen(pre[i]);
     if (buf_reserve(out, total) < 0)
         return -1;
     char *p = buf_end(out);
     *p++ = '*';
-    p += fmt_u64(p, (uint64_t)c->argc);
+    p += fmt_u64(p, (uint64_t)(c->argc + npre));
     *p++ = '\r';
     *p++ = '\n';
-    for (int i = 0; i < c->argc; i++) {
-        *p++ = '$';
-        p += fmt_u64(p, c->span[i].len);
-        *p++ = '\r';
-        *p++ = '\n';
-        memcpy(p, buf_start(&c->args) + c->span[i].off, c->span[i].len);
-        p += c->span[i].len;
-        *p++ = '\r';
-        *p++ = '\n';
-    }
+    for (int i = 0; i < npre; i++)
+        p = put_arg(p, pre[i], strlen(pre[i]));
+    for (int i = 0; i < c->argc; i++)
+        p = put_arg(p, buf_start(&c->args) + c->span[i].off, c->span[i].len);
     out->len += (size_t)(p - buf_end(out));
     return 0;
+}
+
+/* Appends the command to out as a RESP request. Returns 0, or -1 when an
+ * argument did not fit or memory ran out (out unchanged then). */
+int resp_end(struct resp_cmd *c, struct buf *out)
+{
+    return resp_end_after(c, NULL, 0, out);
 }
 
 /* Frees the argument buffer. */

@@ -31,6 +31,7 @@ void resp_num(struct resp_cmd *c, double v);
 void resp_int(struct resp_cmd *c, long long v);
 void resp_fixed2(struct resp_cmd *c, double v);
 int resp_end(struct resp_cmd *c, struct buf *out);
+int resp_end_after(struct resp_cmd *c, const char *const *pre, int npre, struct buf *out);
 void resp_free(struct resp_cmd *c);
 
 #endif

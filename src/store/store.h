@@ -36,6 +36,33 @@ struct store_config {
     long events_maxlen;
     const char *consumer;         /* consumer name in the gantry group */
     long tasks_history;           /* finished queue entries kept and recovered */
+    long min_replicas_ack;        /* replicas a WAIT must reach before an answer */
+    double replica_timeout;       /* how long one WAIT may take */
+};
+
+/* High availability: every gantryd on one Redis takes part; one holds the
+ * lease gantry:leader and leads, the others stand by (lease.c). */
+struct store_ha_config {
+    double lease;                 /* seconds */
+    const char *id;               /* this gantryd: "host:pid" */
+    const char *http;             /* its API for the others to redirect to: http://host:port */
+    const char *listen;           /* its agent listener, host:port */
+    /* The lease is ours (epoch): the cluster must be emptied; recovery
+     * from Redis follows at once, and on_recovered when it completes. */
+    void (*on_lead)(long long epoch);
+    /* It is not ours any more (why): agents are told not_leader, the
+     * cluster emptied; nothing this gantryd held reaches Redis. */
+    void (*on_step_down)(const char *why);
+};
+
+/* Who leads, as this gantryd last learnt it. */
+struct store_leader {
+    int known;
+    int self;                     /* this gantryd */
+    char id[128];
+    char http[256];
+    char listen[256];
+    long long epoch;
 };
 
 struct store_stats {
@@ -50,6 +77,9 @@ struct store_stats {
     int recovered;
 };
 
+/* ok: 1 stored; 0 not (Redis away or refused); STORE_NOT_REPLICATED: Redis
+ * holds it, the replicas asked for did not confirm it in time. */
+#define STORE_NOT_REPLICATED (-1)
 typedef void (*store_done_fn)(int ok, uint64_t a, uint64_t b, const char *tag);
 
 int store_start(struct ev_loop *loop, const struct store_config *cfg, struct cluster *cl,
@@ -60,11 +90,21 @@ void store_stats(struct store_stats *st);
 int store_idle(void);
 int store_up(void);
 int store_accepting(void);
+int store_reachable(void);
+int store_linked(void);
+const char *store_state_name(void);
 
 uint64_t store_seq(void);
 int store_failed_since(uint64_t seq);
 int store_when_stored(uint64_t from, uint64_t to, int keep, store_done_fn fn,
                       uint64_t a, uint64_t b, const char *tag);
+
+int store_ha_start(struct ev_loop *loop, const struct store_ha_config *cfg);
+void store_ha_stop(void);
+int store_ha_release(void);
+void store_ha_look(void);
+int store_leading(void);
+void store_leader(struct store_leader *out);
 
 void store_recover_init(struct cluster *cl, const struct store_config *cfg,
                         void (*done)(int workers, int tasks));

@@ -38,12 +38,18 @@ def redis_server(tmp_path):
 
 @pytest.fixture
 def gantryd_factory(tmp_path, redis_server):
-    """Starts gantryd instances against the test's redis-server."""
+    """Starts gantryd instances against the test's redis-server, each in a
+    database of its own (the first in 0): gantryd on one database are one
+    group with one leader (test_ha.py), these are independent."""
     made = []
 
     def make(**kw):
         wd = tmp_path / f"gantryd{len(made)}"
         wd.mkdir()
+        if made:
+            kw["conf"] = dict(kw.get("conf") or {})
+            kw["conf"]["redis"] = {"url": f"{redis_server.url}/{len(made)}",
+                                   **kw["conf"].get("redis", {})}
         g = harness.Gantryd(str(wd), redis=redis_server, **kw)
         made.append(g)
         return g

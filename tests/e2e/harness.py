@@ -158,6 +158,17 @@ class Redis:
                 pass
             self.proc.stop()
 
+    def restart_empty(self):
+        """redis-server again on its port, with none of its data."""
+        self.stop()
+        for name in os.listdir(self.workdir):
+            p = os.path.join(self.workdir, name)
+            if os.path.isdir(p):
+                subprocess.run(["rm", "-rf", p], check=True)
+            elif not name.endswith(".log"):
+                os.unlink(p)
+        self.start()
+
 
 class Gantryd:
     """gantryd on free ports with a config file of its own."""

@@ -84,25 +84,13 @@ def test_every_201_is_in_redis_and_a_kill_loses_nothing(redis_server, tmp_path, 
     proxy.close()
 
 
-def fresh_redis(redis_server):
-    """Restarts redis-server on its port with none of its data."""
-    redis_server.stop()
-    for name in os.listdir(redis_server.workdir):
-        p = os.path.join(redis_server.workdir, name)
-        if os.path.isdir(p):
-            subprocess.run(["rm", "-rf", p], check=True)
-        elif not name.endswith(".log"):
-            os.unlink(p)
-    redis_server.start()
-
-
 def test_redis_back_empty_gets_everything_written_back(redis_server, gantryd_factory,
                                                        agent_factory, tmp_path):
     g = gantryd_factory(conf=FAST)
     out = tmp_path / "ran.txt"
     ids = [submit(g, dict(marker_task(out), gpu_required=1)) for _ in range(10)]
     r = redis_server.client()
-    fresh_redis(redis_server)
+    redis_server.restart_empty()
     # gantryd notices the data is gone and writes its memory back.
     wait_until(lambda: all(in_redis(r, t) for t in ids) and
                r.xpending("gantry:tasks", "gantry")["pending"] == 10, 15,

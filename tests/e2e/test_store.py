@@ -164,8 +164,11 @@ def test_redis_outage_keeps_serving_and_loses_no_task(redis_server, gantryd_fact
     """While Redis is away gantryd keeps answering, refuses changes (503:
     nothing is promised from memory) and buffers telemetry; every task
     accepted before or after runs, and Redis ends up with all of them."""
+    # The outage is longer than the default lease: a leader that cannot renew
+    # it steps down (test_ha.py); here it outlasts the outage.
     g = gantryd_factory(conf={"agents": {"heartbeat_timeout": "2s", "lost_after": "30s"},
-                              "redis": {"backlog": "64KiB", "connect_timeout": "500ms"}})
+                              "redis": {"backlog": "64KiB", "connect_timeout": "500ms"},
+                              "ha": {"lease": "60s"}})
     agent_factory(g, "w1", interval="50ms")
     r = redis_server.client()
     wait_until(lambda: r.xlen("gantry:telemetry:w1") > 3, 5)

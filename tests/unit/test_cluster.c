@@ -462,6 +462,33 @@ static void test_finished_tasks_are_evicted_past_keep(void **state)
     assert_int_equal(cl.by_status[TS_CANCELLED], 4);
 }
 
+/* A gantryd that stops leading (or starts to) empties its cluster: no
+ * worker, no task, nothing queued; observers and settings stay, and task
+ * and event ids keep growing past those given before. */
+static void test_reset_empties_but_keeps_observers_and_ids(void **state)
+{
+    (void)state;
+    join("w1", 4, 1, 11, 100);
+    struct task *t = submit("{\"command\":[\"true\"],\"gpu_required\":2}", 100);
+    char first[TASK_ID_MAX];
+    snprintf(first, sizeof(first), "%s", t->id);
+    uint64_t events = cl.event_ms, version = cl.workers_version;
+    assert_int_equal(cluster_reset(&cl), 0);
+    assert_true(cl.workers_version > version);
+    assert_int_equal(cl.nworkers, 0);
+    assert_null(cluster_worker(&cl, "w1"));
+    assert_null(cluster_task(&cl, first));
+    assert_int_equal(cl.by_status[TS_QUEUED], 0);
+    assert_int_equal(cluster_pending(&cl), 0);
+    assert_true(cl.event_ms >= events);
+    int before = rec.n;
+    join("w2", 4, 0, 12, 100);
+    assert_true(rec.n > before);          /* the observer still hears */
+    t = submit("{\"command\":[\"true\"]}", 100);
+    assert_true(strcmp(t->id, first) > 0);
+    assert_int_equal(cl.cfg.max_attempts, 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -480,6 +507,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pinned_task_waits_for_its_worker, setup, teardown),
         cmocka_unit_test_setup_teardown(test_logs_are_bounded_and_ordered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_finished_tasks_are_evicted_past_keep, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reset_empties_but_keeps_observers_and_ids, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -92,6 +92,38 @@ static void test_addresses_and_urls(void **state)
     assert_non_null(strstr(err, "numeric"));
     assert_int_equal(parse_redis_url("http://x", &ra, err, sizeof(err)), -1);
     assert_int_equal(parse_redis_url("redis://127.0.0.1:6379/99", &ra, err, sizeof(err)), -1);
+    assert_int_equal(ra.nsentinels, 0);
+}
+
+static void test_sentinel_urls(void **state)
+{
+    (void)state;
+    struct redis_addr ra;
+    const char *url = "sentinel://127.0.0.1:26380,localhost,[::1]:26381/mymaster/3";
+    assert_int_equal(parse_redis_url(url, &ra, err, sizeof(err)), 0);
+    assert_int_equal(ra.nsentinels, 3);
+    assert_string_equal(ra.sentinels[0].host, "127.0.0.1");
+    assert_int_equal(ra.sentinels[0].port, 26380);
+    assert_string_equal(ra.sentinels[1].host, "127.0.0.1");
+    assert_int_equal(ra.sentinels[1].port, 26379);
+    assert_string_equal(ra.sentinels[2].host, "::1");
+    assert_int_equal(ra.sentinels[2].port, 26381);
+    assert_string_equal(ra.master_name, "mymaster");
+    assert_int_equal(ra.db, 3);
+    assert_string_equal(ra.host, "");
+    assert_int_equal(parse_redis_url("sentinel://127.0.0.1:26379/m", &ra, err, sizeof(err)), 0);
+    assert_int_equal(ra.db, 0);
+    assert_int_equal(parse_redis_url("sentinel://127.0.0.1:26379", &ra, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "MASTER_NAME"));
+    assert_int_equal(parse_redis_url("sentinel:///m", &ra, err, sizeof(err)), -1);
+    assert_int_equal(parse_redis_url("sentinel://127.0.0.1,,127.0.0.2/m", &ra, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "empty"));
+    assert_int_equal(parse_redis_url("sentinel://s.example.com/m", &ra, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "numeric"));
+    assert_int_equal(parse_redis_url("sentinel://127.0.0.1/m y", &ra, err, sizeof(err)), -1);
+    assert_int_equal(parse_redis_url("sentinel://127.0.0.1/m/16", &ra, err, sizeof(err)), -1);
+    assert_int_equal(parse_redis_url("sentinel://1.1.1.1,1.1.1.2,1.1.1.3,1.1.1.4,1.1.1.5,"
+                                     "1.1.1.6,1.1.1.7,1.1.1.8,1.1.1.9/m", &ra, err, sizeof(err)), -1);
 }
 
 static void test_set_names_key_and_reason(void **state)
@@ -230,6 +262,7 @@ int main(void)
         cmocka_unit_test(test_durations),
         cmocka_unit_test(test_sizes),
         cmocka_unit_test(test_addresses_and_urls),
+        cmocka_unit_test(test_sentinel_urls),
         cmocka_unit_test(test_set_names_key_and_reason),
         cmocka_unit_test(test_file_then_env),
         cmocka_unit_test(test_file_errors_name_line_and_key),

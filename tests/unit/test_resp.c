@@ -77,12 +77,34 @@ static void test_refuses_an_empty_or_overflowed_command(void **state)
     resp_free(&c);
 }
 
+/* A write wrapped in the fence script: the script's arguments first, the
+ * command's after them, as one request. */
+static void test_wraps_a_command_after_arguments_of_its_own(void **state)
+{
+    (void)state;
+    struct resp_cmd c = {0};
+    struct buf out = BUF_INIT;
+    resp_begin(&c);
+    resp_str(&c, "HSET");
+    resp_str(&c, "k");
+    resp_arg(&c, "", 0);
+    static const char *const pre[] = {"EVALSHA", "ab12", "1", "gantry:epoch", "7"};
+    assert_int_equal(resp_end_after(&c, pre, 5, &out), 0);
+    static const char want[] = "*8\r\n$7\r\nEVALSHA\r\n$4\r\nab12\r\n$1\r\n1\r\n"
+                               "$12\r\ngantry:epoch\r\n$1\r\n7\r\n$4\r\nHSET\r\n$1\r\nk\r\n$0\r\n\r\n";
+    assert_int_equal(out.len, sizeof(want) - 1);
+    assert_memory_equal(buf_start(&out), want, out.len);
+    buf_free(&out);
+    resp_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_encodes_every_kind_of_argument),
         cmocka_unit_test(test_grows_past_any_fixed_argument_count),
         cmocka_unit_test(test_refuses_an_empty_or_overflowed_command),
+        cmocka_unit_test(test_wraps_a_command_after_arguments_of_its_own),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
