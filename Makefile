@@ -80,6 +80,9 @@ $(BUILD)/obj/gen/ui_assets.c: $(UI_SRCS) $(UI_LIBS) src/http/ui scripts/embed_as
 	@$(if $(Q),echo "  EMBED $(words $(UI_SRCS) $(UI_LIBS)) files")
 	$(Q)sh scripts/embed_assets.sh $(foreach f,$(UI_SRCS) $(UI_LIBS),$(notdir $(f))=$(f)) > $@.tmp
 	$(Q)mv $@.tmp $@
+# The folder is a prerequisite (a file added or removed changes its time);
+# it is never made, least of all from src/http/ui.c by make's built-in rule.
+src/http/ui: ;
 $(BUILD)/obj/gen/ui_assets.o: $(BUILD)/obj/gen/ui_assets.c
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 

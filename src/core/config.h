@@ -53,6 +53,8 @@ struct config {
     size_t tasks_log_buffer;
     double tasks_cancel_grace;
     long tasks_history;
+    /* [cluster] */
+    char *cluster_name;
     /* [log] */
     char *log_level;
 };

@@ -114,8 +114,9 @@ static int get_events(struct http_req *req)
 
 static const struct http_route history_routes[] = {
     {"GET", "/api/workers/{id}/metrics", get_worker_metrics, ROUTE_READ,
-     "A worker's heartbeat history from Redis, oldest first"},
-    {"GET", "/api/events", get_events, ROUTE_READ, "Cluster events, oldest first"},
+     "A worker's heartbeat history from Redis, oldest first",
+     "start_time end_time window limit order"},
+    {"GET", "/api/events", get_events, ROUTE_READ, "Cluster events, oldest first", "since limit order"},
 };
 
 /* Adds the history routes. Returns 0 or -1. */

@@ -264,8 +264,8 @@ static int get_openapi(struct http_req *req)
 }
 
 static const struct http_route meta_routes[] = {
-    {"GET", "/metrics", get_metrics, ROUTE_READ, "Prometheus metrics"},
-    {"GET", "/openapi.json", get_openapi, ROUTE_PUBLIC, "This API as an OpenAPI 3 document"},
+    {"GET", "/metrics", get_metrics, ROUTE_READ, "Prometheus metrics", ""},
+    {"GET", "/openapi.json", get_openapi, ROUTE_PUBLIC, "This API as an OpenAPI 3 document", ""},
 };
 
 /* Adds /metrics and /openapi.json. Returns 0 or -1. */

@@ -299,11 +299,12 @@ static int get_task_logs(struct http_req *req)
 }
 
 static const struct http_route task_routes[] = {
-    {"POST", "/api/tasks", post_task, ROUTE_ADMIN, "Submit a task"},
-    {"GET", "/api/tasks", get_tasks, ROUTE_READ, "List tasks, newest first"},
-    {"GET", "/api/tasks/{id}", get_task, ROUTE_READ, "One task with assignment and result"},
-    {"DELETE", "/api/tasks/{id}", delete_task, ROUTE_ADMIN, "Cancel a task"},
-    {"GET", "/api/tasks/{id}/logs", get_task_logs, ROUTE_READ, "A task's output"},
+    {"POST", "/api/tasks", post_task, ROUTE_ADMIN, "Submit a task", ""},
+    {"GET", "/api/tasks", get_tasks, ROUTE_READ, "List tasks, newest first",
+     "status worker_id limit cursor offset"},
+    {"GET", "/api/tasks/{id}", get_task, ROUTE_READ, "One task with assignment and result", ""},
+    {"DELETE", "/api/tasks/{id}", delete_task, ROUTE_ADMIN, "Cancel a task", "grace"},
+    {"GET", "/api/tasks/{id}/logs", get_task_logs, ROUTE_READ, "A task's output", "since limit order"},
 };
 
 /* Adds the task routes. Returns 0 or -1. */

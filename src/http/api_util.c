@@ -3,7 +3,6 @@
 #include <strings.h>
 
 #include "api.h"
-#include "core/parse.h"
 #include "reactor/reactor.h"
 
 struct api_env *api_env;
@@ -39,18 +38,10 @@ json_t *api_json_body(struct http_req *req)
  * replying 400. */
 int api_query_limit(struct http_req *req, int def, int max, int *out)
 {
-    char v[32], err[64];
     long l;
-    int rc = http_query_param(req, "limit", v, sizeof(v));
-    *out = def;
-    if (rc == 0)
-        return 0;
-    if (rc < 0 || parse_long(v, &l, err, sizeof(err)) < 0 || l < 1 || l > max) {
-        http_reply_error(req, 400, "INVALID_PARAMETER", "limit must be a whole number from 1 to %d", max);
-        return -1;
-    }
+    int rc = api_query_long(req, "limit", def, 1, max, &l);
     *out = (int)l;
-    return 0;
+    return rc;
 }
 
 /* Reads ?since= (a stream entry id, normalized into out; "" when absent).

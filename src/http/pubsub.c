@@ -177,7 +177,7 @@ static void publish(enum topic t, const char *key, json_t *j, uint64_t ms, uint6
 static json_t *telemetry_msg(const struct worker *w)
 {
     return json_pack("{s:s,s:s,s:o}", "type", "telemetry", "worker_id", w->id, "data",
-                     view_worker_telemetry(PS.cl, w));
+                     view_worker_telemetry(PS.cl, w, VIEW_RFC3339));
 }
 
 struct gpu_update {
@@ -427,14 +427,14 @@ static void snapshot(struct client *cl, const char *worker_id)
         struct worker *w = cluster_worker(PS.cl, worker_id);
         if (w)
             ws_send_json(cl->ws, json_pack("{s:s,s:s,s:o}", "type", "snapshot", "worker_id",
-                                           w->id, "data", view_worker_telemetry(PS.cl, w)));
+                                           w->id, "data", view_worker_telemetry(PS.cl, w, VIEW_RFC3339)));
         return;
     }
     json_t *m = json_object();
     struct list_node *pos;
     list_for_each(pos, &PS.cl->worker_list) {
         const struct worker *w = container_of(pos, struct worker, all);
-        json_object_set_new(m, w->id, view_worker_telemetry(PS.cl, w));
+        json_object_set_new(m, w->id, view_worker_telemetry(PS.cl, w, VIEW_RFC3339));
     }
     ws_send_json(cl->ws, json_pack("{s:s,s:o}", "type", "snapshot", "workers", m));
 }
@@ -655,12 +655,12 @@ static int ws_task_logs(struct http_req *req)
 }
 
 static const struct http_route ws_routes[] = {
-    {"GET", "/ws", ws_root, ROUTE_READ, "WebSocket: subscribe to topics"},
-    {"GET", "/ws/telemetry", ws_telemetry, ROUTE_READ, "WebSocket: every worker's telemetry"},
+    {"GET", "/ws", ws_root, ROUTE_READ, "WebSocket: subscribe to topics", ""},
+    {"GET", "/ws/telemetry", ws_telemetry, ROUTE_READ, "WebSocket: every worker's telemetry", ""},
     {"GET", "/ws/telemetry/{worker_id}", ws_telemetry, ROUTE_READ,
-     "WebSocket: one worker's telemetry"},
-    {"GET", "/ws/tasks/{id}/logs", ws_task_logs, ROUTE_READ, "WebSocket: a task's output"},
-    {"GET", "/ws/events", ws_events, ROUTE_READ, "WebSocket: cluster events"},
+     "WebSocket: one worker's telemetry", ""},
+    {"GET", "/ws/tasks/{id}/logs", ws_task_logs, ROUTE_READ, "WebSocket: a task's output", ""},
+    {"GET", "/ws/events", ws_events, ROUTE_READ, "WebSocket: cluster events", "from"},
 };
 
 /* Adds the WebSocket routes. Returns 0 or -1. */

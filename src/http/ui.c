@@ -152,10 +152,10 @@ static int get_session(struct http_req *req)
 }
 
 static const struct http_route ui_routes[] = {
-    {"GET", "/", get_page, ROUTE_PUBLIC, "The console (a single-page web app)"},
+    {"GET", "/", get_page, ROUTE_PUBLIC, "The console (a single-page web app)", "token"},
     {"GET", "/ui/session", get_session, ROUTE_PUBLIC,
-     "Whether the API needs a token, and what the request's token may do"},
-    {"GET", "/ui/{version}/{file}", get_asset, ROUTE_PUBLIC, "The console's static files"},
+     "Whether the API needs a token, and what the request's token may do", ""},
+    {"GET", "/ui/{version}/{file}", get_asset, ROUTE_PUBLIC, "The console's static files", ""},
 };
 
 /* Adds /, /ui/session and /ui/{version}/{file}. Returns 0 or -1. */

@@ -15,6 +15,15 @@ json_t *view_time(double t)
     return json_string(s);
 }
 
+/* t as clock asks: an RFC 3339 string, or whole Unix seconds; null for
+ * no time. */
+json_t *view_clock_time(double t, enum view_clock clock)
+{
+    if (clock == VIEW_RFC3339 || t <= 0)
+        return view_time(t);
+    return json_integer((json_int_t)floor(t));
+}
+
 static json_t *round2(double v)
 {
     return json_real(round(v * 100) / 100);
@@ -26,13 +35,14 @@ json_t *view_number(double v)
     return v == floor(v) && fabs(v) < 1e15 ? json_integer((json_int_t)v) : json_real(v);
 }
 
-/* GET /workers entry. */
+/* GET /workers entry (the master/worker system's shape: last_update in
+ * Unix seconds). */
 json_t *view_worker_summary(const struct worker *w)
 {
     return json_pack("{s:s,s:b,s:s,s:i,s:o}", "worker_id", w->id,
                      "is_active", w->state == WS_ACTIVE, "state", worker_state_name(w),
                      "running_tasks_count", w->ntasks,
-                     "last_update", view_time(w->last_heartbeat));
+                     "last_update", view_clock_time(w->last_heartbeat, VIEW_UNIX));
 }
 
 /* The metrics present in s, named as in the agent protocol (api_names = 0)
@@ -85,25 +95,28 @@ json_t *view_running_tasks(const struct worker *w)
     return a;
 }
 
-/* GET /telemetry entry. */
-json_t *view_worker_telemetry(const struct cluster *cl, const struct worker *w)
+/* A worker's latest telemetry: the GET /telemetry entry (clock VIEW_UNIX)
+ * and the /ws telemetry topic's data (VIEW_RFC3339). */
+json_t *view_worker_telemetry(const struct cluster *cl, const struct worker *w,
+                              enum view_clock clock)
 {
     (void)cl;
     return json_pack("{s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:I}", "worker_id", w->id,
                      "cpu_usage", round2(w->cpu_usage), "memory_usage", round2(w->memory_usage),
                      "gpu_usage", round2(w->gpu_usage), "storage_usage", round2(w->storage_usage),
                      "running_tasks", view_running_tasks(w), "gpus", view_worker_gpus(w),
-                     "last_update", view_time(w->last_heartbeat),
+                     "last_update", view_clock_time(w->last_heartbeat, clock),
                      "is_active", w->state == WS_ACTIVE, "seq", (json_int_t)w->hb_seq);
 }
 
-/* The worker's telemetry view as JSON text, made once per change of the
- * worker and reused by every reader until the next (GET /telemetry of many
- * workers concatenates these). Returns NULL on no memory. */
+/* The worker's telemetry view (Unix seconds) as JSON text, made once per
+ * change of the worker and reused by every reader until the next (GET
+ * /telemetry and /ws/telemetry concatenate these). Returns NULL on no
+ * memory. */
 const char *view_worker_telemetry_text(const struct cluster *cl, struct worker *w, size_t *len)
 {
     if (!w->view || w->view_version != w->version) {
-        json_t *j = view_worker_telemetry(cl, w);
+        json_t *j = view_worker_telemetry(cl, w, VIEW_UNIX);
         char *s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(10));
         json_decref(j);
         if (!s)
