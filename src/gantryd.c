@@ -456,7 +456,7 @@ static void shutdown_all(void)
     cluster_free(&G.cl);
     http_server_free(G.http);
     router_reset();
-    api_workers_free();
+    api_free();
     auth_free();
     config_free(&G.cfg);
 }

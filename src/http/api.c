@@ -64,7 +64,7 @@ int api_register(void)
     if (router_add(health_routes, sizeof(health_routes) / sizeof(health_routes[0])) < 0 ||
         api_workers_register() < 0 || api_tasks_register() < 0 || api_history_register() < 0 ||
         api_gpus_register() < 0 || api_clusters_register() < 0 ||
-        api_meta_register() < 0 || ui_register() < 0)
+        api_meta_register() < 0 || ui_register() < 0 || swagger_register() < 0)
         return -1;
     return 0;
 }

@@ -35,7 +35,7 @@ int api_workers_register(void);
 int api_history_register(void);
 int api_gpus_register(void);
 int api_meta_register(void);
-void api_workers_free(void);
+void api_free(void);
 
 /* Query parameters (api_params.c). */
 #define API_MAX_OFFSET 100000000L
@@ -60,6 +60,7 @@ int api_reply_gpus(struct http_req *req, const struct worker_gpu *const *gpus, s
                    long limit, long offset);
 int api_reply_gpu(struct http_req *req, const struct worker_gpu *g, uint16_t mask);
 int api_clusters_register(void);
+int swagger_register(void);
 
 /* Shared by the handlers (api_util.c). */
 json_t *api_json_body(struct http_req *req);
@@ -69,6 +70,5 @@ int api_reply_field_error(struct http_req *req, int status, const char *code,
                           const char *field, const char *message);
 double api_now(void);
 int api_parse_stream_id(const char *s, char *out, size_t outlen);
-json_t *api_entries_json(const struct store_entry *e, size_t n);
 
 #endif

@@ -82,19 +82,3 @@ int api_parse_stream_id(const char *s, char *out, size_t outlen)
     memcpy(out, s, n + 1);
     return 0;
 }
-
-/* Stream entries -> [{"id": ..., field: value, ...}] (values stay
- * strings). */
-json_t *api_entries_json(const struct store_entry *e, size_t n)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; i < n; i++) {
-        json_t *o = json_object();
-        json_object_set_new(o, "id", json_string(e[i].id));
-        for (size_t k = 0; k < e[i].nfields; k++)
-            json_object_set_new(o, e[i].fields[k].name,
-                                json_stringn(e[i].fields[k].value, e[i].fields[k].len));
-        json_array_append_new(a, o);
-    }
-    return a;
-}

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "openapi.h"
 #include "router.h"
 #include "views.h"
 
@@ -84,7 +85,7 @@ static int get_telemetry(struct http_req *req)
 }
 
 /* Drops the shared /telemetry document (shutdown). */
-void api_workers_free(void)
+static void workers_free(void)
 {
     rbuf_unref(all_view.body);
     all_view.body = NULL;
@@ -254,4 +255,11 @@ static const struct http_route worker_routes[] = {
 int api_workers_register(void)
 {
     return router_add(worker_routes, sizeof(worker_routes) / sizeof(worker_routes[0]));
+}
+
+/* Frees what the handlers keep between requests (shutdown). */
+void api_free(void)
+{
+    workers_free();
+    openapi_free();
 }

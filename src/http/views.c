@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/timefmt.h"
+#include "store/reads.h"
 
 /* An RFC 3339 string, or null for no time. */
 json_t *view_time(double t)
@@ -168,6 +169,20 @@ json_t *view_worker_detail(const struct cluster *cl, const struct worker *w)
                      "cpu_usage", round2(w->cpu_usage), "memory_usage", round2(w->memory_usage),
                      "gpu_usage", round2(w->gpu_usage), "running_tasks_count", w->ntasks,
                      "hostname", w->hostname, "storage_usage", round2(w->storage_usage));
+}
+
+/* A cluster event read back from gantry:events: the same object as
+ * view_event makes of a live one (numbers as numbers). */
+json_t *view_event_entry(const struct store_entry *e)
+{
+    json_t *o = json_object();
+    for (size_t k = 0; k < e->nfields; k++) {
+        const struct store_field *f = &e->fields[k];
+        int number = strcmp(f->name, "attempts") == 0 || strcmp(f->name, "exit_code") == 0;
+        json_object_set_new(o, f->name, number ? json_integer(strtoll(f->value, NULL, 10))
+                                               : json_stringn(f->value, f->len));
+    }
+    return o;
 }
 
 /* A cluster event as gantry:events holds it and /ws/events streams it. */

@@ -5,6 +5,7 @@
 #include <jansson.h>
 
 #include "core/cluster.h"
+#include "store/reads.h"
 
 /* How a view writes the time of a worker's last update: RFC 3339 (Gantry's
  * own routes and /ws topics) or whole Unix seconds (the master/worker
@@ -23,5 +24,6 @@ json_t *view_worker_gpus(const struct worker *w);
 json_t *view_gpu_sample(const struct gpu_sample *s, int api_names);
 json_t *view_running_tasks(const struct worker *w);
 json_t *view_event(const struct cluster_event *ev);
+json_t *view_event_entry(const struct store_entry *e);
 
 #endif

@@ -27,6 +27,7 @@ struct ws_client {
     double lag_since;             /* 0 while keeping up */
     int awaiting_pong;
     int closing;
+    int quiet_lag;                /* drops are counted, never announced */
 };
 
 static struct {
@@ -218,6 +219,13 @@ struct ws_client *ws_accept(struct http_req *req, void *owner)
     return cl;
 }
 
+/* Stops cl's {"type":"lagged"} notices, for a stream whose messages have
+ * a shape of their own (its owner resends what was dropped). */
+void ws_quiet_lag(struct ws_client *cl)
+{
+    cl->quiet_lag = 1;
+}
+
 /* Returns the object the client belongs to (set by ws_accept). */
 void *ws_owner(const struct ws_client *cl)
 {
@@ -285,11 +293,13 @@ int ws_send(struct ws_client *cl, const char *text, size_t len)
         }
         return 1;
     }
-    if (cl->dropped) {
+    if (cl->dropped && !cl->quiet_lag) {
         char notice[96];
         int n = snprintf(notice, sizeof(notice), "{\"type\":\"lagged\",\"dropped\":%lu}",
                          cl->dropped);
         write_text(cl, notice, (size_t)n);
+    }
+    if (cl->dropped) {
         cl->dropped = 0;
         cl->lag_since = 0;
     }
@@ -316,7 +326,7 @@ void ws_close(struct ws_client *cl, uint16_t code, const char *reason)
     if (cl->closing)
         return;
     cl->closing = 1;
-    if (cl->dropped) {
+    if (cl->dropped && !cl->quiet_lag) {
         char notice[96];
         int n = snprintf(notice, sizeof(notice), "{\"type\":\"lagged\",\"dropped\":%lu}",
                          cl->dropped);
