@@ -144,7 +144,7 @@ static void publish(enum topic t, const char *key, json_t *j, uint64_t ms, uint6
 
 struct gpu_update {
     struct view_gpu_ref ref;
-    const struct gpu_sample *sample;
+    struct gpu_sample sample;     /* with its time: the heartbeat's when it had none */
     char id[32];
     uint64_t ms;
 };
@@ -152,7 +152,7 @@ struct gpu_update {
 static void send_gpu(struct sub *s, void *ud)
 {
     const struct gpu_update *u = ud;
-    char *text = pubsub_msg_text(pubsub_msg_gpu(s, &u->ref, u->id, u->sample));
+    char *text = pubsub_msg_text(pubsub_msg_gpu(s, &u->ref, u->id, &u->sample));
     if (text)
         pubsub_deliver(s, text, strlen(text), u->ms, 0);
     free(text);
@@ -168,9 +168,11 @@ static void on_heartbeat(const struct cluster_event *ev)
         int slot = worker_gpu_index(w, g->uuid, g->index);
         if (slot < 0 || !pubsub_listened(TOPIC_GPUS, w->gpus[slot].info.uuid))
             continue;
-        struct gpu_update u = {.sample = &g->sample};
+        struct gpu_update u = {.sample = g->sample};
         view_gpu_ref(&w->gpus[slot], &u.ref);
-        u.ms = (uint64_t)time_ms(g->sample.ts > 0 ? g->sample.ts : ev->now);
+        if (u.sample.ts <= 0)
+            u.sample.ts = ev->now;
+        u.ms = (uint64_t)time_ms(u.sample.ts);
         snprintf(u.id, sizeof(u.id), "%llu-0", (unsigned long long)u.ms);
         pubsub_visit(TOPIC_GPUS, u.ref.info.uuid, send_gpu, &u);
     }
