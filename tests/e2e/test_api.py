@@ -437,6 +437,8 @@ def test_every_documented_error_code_is_produced(redis_server, gantryd_factory):
     check(requests.get(u + "/api/workers/w-x", headers=adm), 404, "WORKER_NOT_FOUND")
     check(requests.get(u + "/api/v1/gpus/GPU-x", headers=adm), 404, "GPU_NOT_FOUND")
     check(requests.get(u + "/api/v1/hosts/h-x/gpus", headers=adm), 404, "HOST_NOT_FOUND")
+    check(requests.get(u + "/api/v1/clusters/c-x", headers=adm), 404, "CLUSTER_NOT_FOUND")
+    check(requests.get(u + "/swagger/x.js"), 404, "ASSET_NOT_FOUND")
     check(requests.get(u + "/api/workers/w-x/metrics?start_time=soon", headers=adm), 400,
           "INVALID_TIME_RANGE")
     check(requests.get(u + "/api/events?since=x", headers=adm), 400, "INVALID_PARAMETER")
