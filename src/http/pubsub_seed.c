@@ -48,12 +48,27 @@ static void mark(const char *id)
     list_insert_tail(&seed.list, &d->link);
 }
 
+/* Whether an event of this type changes what GET /telemetry shows of its
+ * worker (logs, cancels and the like do not). */
+static int shows(enum cluster_event_type type)
+{
+    switch (type) {
+    case CE_WORKER_JOINED: case CE_WORKER_STATE: case CE_WORKER_LOST: case CE_WORKER_REGISTERED:
+    case CE_WORKER_REMOVED: case CE_HEARTBEAT: case CE_TASK_STATE:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 /* Notes the worker a cluster change touched, when a map stream (of all
  * workers, or of that one) is open. O(1). */
 void pubsub_seed_changed(const struct cluster_event *ev)
 {
     const struct worker *w = ev->w;
-    if (!w && ev->t && ev->type == CE_TASK_STATE && ev->t->worker_id[0])
+    if (!shows(ev->type))
+        return;
+    if (!w && ev->t && ev->t->worker_id[0])
         w = cluster_worker(pubsub.cl, ev->t->worker_id);
     if (w && pubsub_listened(TOPIC_SEED, w->id))
         mark(w->id);
