@@ -4,8 +4,11 @@
  * heartbeat's send to its arrival at the client (same process, same clock).
  * Prints one JSON object with the histogram's percentiles.
  *
- * usage: wsload --http ADDR --master ADDR [--clients N] [--rate HB/S]
- *               [--duration DUR] [--gpus K] */
+ * usage: wsload --http ADDR --master ADDR [--clients N] [--idle M] [--rate HB/S]
+ *               [--duration DUR] [--gpus K]
+ * With --idle M, the first M clients subscribe and never read again (the
+ * slow readers gantryd must not let hurt the others); only the readers'
+ * deliveries are counted. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ev.h>
@@ -36,7 +39,7 @@ struct client {
 
 static struct {
     struct sockaddr_in http, master;
-    int clients, gpus;
+    int clients, gpus, idle;
     double rate, duration;
     struct ev_loop *loop;
     struct client *c;
@@ -158,6 +161,13 @@ static void readable(struct ev_loop *loop, ev_io *w, int revents)
         }
         c->upgraded = 1;
         W.upgraded++;
+        if (c - W.c < W.idle) {
+            /* A client that stops reading: a small receive buffer, never read. */
+            int small = 4096;
+            setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+            ev_io_stop(W.loop, w);
+            return;
+        }
         size_t hl = (size_t)(end + 4 - c->in);
         memmove(c->in, c->in + hl, c->len - hl);
         c->len -= hl;
@@ -238,7 +248,7 @@ static int parse(int argc, char **argv)
     static const struct option opts[] = {
         {"http", 1, NULL, 'h'}, {"master", 1, NULL, 'm'}, {"clients", 1, NULL, 'n'},
         {"rate", 1, NULL, 'r'}, {"duration", 1, NULL, 'd'}, {"gpus", 1, NULL, 'g'},
-        {NULL, 0, NULL, 0}};
+        {"idle", 1, NULL, 'i'}, {NULL, 0, NULL, 0}};
     char err[64];
     int ch, have = 0;
     W.clients = 1000, W.rate = 10, W.duration = 10, W.gpus = 8;
@@ -250,18 +260,20 @@ static int parse(int argc, char **argv)
         case 'r': W.rate = atof(optarg); break;
         case 'd': if (parse_duration(optarg, &W.duration, err, sizeof(err)) < 0) return -1; break;
         case 'g': W.gpus = atoi(optarg); break;
+        case 'i': W.idle = atoi(optarg); break;
         default: return -1;
         }
     }
-    return have == 3 && W.clients > 0 && W.rate > 0 && W.gpus >= 0 && W.gpus <= 16 ? 0 : -1;
+    return have == 3 && W.clients > 0 && W.rate > 0 && W.gpus >= 0 && W.gpus <= 16 &&
+           W.idle >= 0 && W.idle < W.clients ? 0 : -1;
 }
 
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
     if (parse(argc, argv) < 0) {
-        fprintf(stderr, "usage: wsload --http ADDR --master ADDR [--clients N] [--rate HB/S] "
-                        "[--duration DUR] [--gpus K]\n");
+        fprintf(stderr, "usage: wsload --http ADDR --master ADDR [--clients N] [--idle M] "
+                        "[--rate HB/S] [--duration DUR] [--gpus K]\n");
         return 2;
     }
     W.loop = EV_DEFAULT;
@@ -285,7 +297,8 @@ int main(int argc, char **argv)
     const struct hist *h = &W.hist;
     printf("{\"clients\":%d,\"upgraded\":%lu,\"errors\":%lu,\"heartbeats\":%lu,\"deliveries\":%lu,"
            "\"expected\":%lu,\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f}\n",
-           W.clients, W.upgraded, W.errors, W.sent, W.delivered, W.sent * W.upgraded,
+           W.clients, W.upgraded, W.errors, W.sent, W.delivered,
+           W.sent * (W.upgraded - (unsigned long)W.idle),
            hist_percentile(h, 0.5), hist_percentile(h, 0.9), hist_percentile(h, 0.99),
            hist_percentile(h, 1.0));
     return W.errors ? 1 : 0;

@@ -24,9 +24,9 @@ check reactor core
 check proto core reactor
 check store core reactor
 check http core reactor store proto
-check agent core proto
+check agent core proto reactor
 check cli core
-check replay core proto
+check replay core proto reactor
 # store/ is the only door to Redis: nobody else sees hiredis, RESP or the
 # store's internals.
 while IFS= read -r line; do

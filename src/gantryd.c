@@ -195,6 +195,7 @@ static void http_limits(const struct config *cfg, struct http_server_limits *lim
     lim->header_timeout = cfg->http_header_timeout;
     lim->idle_timeout = cfg->http_idle_timeout;
     lim->max_connections = cfg->http_max_connections;
+    lim->max_output = cfg->http_max_output;
     lim->cors_origins = cfg->http_cors_origins;
 }
 
@@ -207,6 +208,8 @@ static void cluster_settings(const struct config *cfg, struct cluster_config *cc
     cc->max_attempts = (int)cfg->tasks_max_attempts;
     cc->keep_finished = cfg->tasks_keep_finished;
     cc->log_buffer = cfg->tasks_log_buffer;
+    cc->log_rate = cfg->tasks_log_rate;
+    cc->log_max = cfg->tasks_log_max;
     cc->require_registration = cfg->agents_require_registration;
     cc->policy = sched_policy_find(cfg->scheduler_policy);
 }
@@ -235,6 +238,7 @@ static void session_settings(const struct config *cfg, struct session_config *sc
     sc->when_stored = store_when_stored;
     sc->token = cfg->agents_token;
     sc->max_frame = cfg->agents_max_frame;
+    sc->max_output = cfg->agents_max_output;
     sc->hello_timeout = cfg->agents_hello_timeout;
     sc->heartbeat_timeout = cfg->agents_heartbeat_timeout;
     sc->max_connections = cfg->agents_max_connections;
@@ -247,6 +251,7 @@ static void apply_live(const struct config *old, const struct config *cfg)
     enum log_level lv;
     if (log_level_parse(cfg->log_level, &lv) == 0)
         log_set_level(lv);
+    reactor_set_output_budget(cfg->http_output_budget);
     char err[256];
     if (auth_set_tokens(cfg->http_tokens, err, sizeof(err)) < 0)
         log_error("http.tokens: %s", err);

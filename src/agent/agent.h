@@ -38,6 +38,8 @@ struct agent_task {
     char id[TASK_ID_MAX];
     json_t *record;               /* the task as assigned */
     int attempt;                  /* the assignment ("attempts" as assigned) */
+    struct log_limit limit;       /* its output, against the master's limits */
+    int held;                     /* its pipes wait: the link is congested */
     pid_t pid;
     int docker;
     int out_fd, err_fd;
@@ -68,15 +70,12 @@ struct agent {
     struct gpu_info gpus[HB_MAX_GPUS];
     int ngpus;
     /* link */
-    int fd;
-    int connecting, joined;
-    ev_io rio, wio;
-    struct buf in, out;
+    int joined;
     struct buf pending;           /* frames to send once joined again */
     uint64_t dropped;             /* frames dropped while disconnected */
-    ev_timer retry, hb;
-    double backoff;
+    ev_timer hb;
     double hb_interval;
+    size_t log_rate, log_max;     /* the master's output limits (welcome) */
     uint64_t seq;
     unsigned long connects;
     /* tasks */
@@ -94,6 +93,7 @@ void link_start(void);
 void link_stop(json_t *bye);
 void link_send(json_t *frame, int keep_offline);
 int link_joined(void);
+int link_congested(void);
 
 /* runner.c */
 void runner_init(void);
@@ -107,6 +107,7 @@ int runner_active(void);
 int runner_stop_all(double grace);
 json_t *runner_task_ids(void);
 void runner_free(void);
+void runner_resume_output(void);
 int runner_docker_available(const char *docker);
 
 /* launch.c */

@@ -1,74 +1,32 @@
-/* The agent's connection to the master: connect without blocking, hello,
- * heartbeats, frames in and out; reconnect with exponential backoff and
- * jitter; frames that matter (logs, task starts) wait in a bounded buffer
- * while the master is away. */
-#include <errno.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
+/* The agent's side of the protocol: hello, heartbeats, frames in and out,
+ * on the shared client connection (proto/client.c: dialled on the
+ * reactor, reconnected with backoff and jitter); frames that matter (logs,
+ * task starts) wait in a bounded buffer while the master is away; task
+ * pipes wait while the master reads slower than tasks write. */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "agent.h"
 #include "core/log.h"
-#include "core/parse.h"
 #include "core/timefmt.h"
+#include "proto/client.h"
 #include "proto/msg.h"
 
-#define BACKOFF_MIN 0.2
-#define BACKOFF_MAX 10.0
 #define MAX_FRAME (4u * 1024 * 1024)
+#define MAX_OUTPUT (64u * 1024 * 1024)
+/* Output queued for the master past which task pipes wait (back-pressure:
+ * a chatty task slows itself, and the agent's memory stays bounded). */
+#define CONGESTED (1u * 1024 * 1024)
+#define LOG_RATE_DEFAULT (1u << 20)
+#define LOG_MAX_DEFAULT (64u << 20)
 
-static void schedule_retry(void);
+static struct {
+    struct listener grp;
+    struct nd_client nc;
+} L;
+
 static void heartbeat_cb(struct ev_loop *loop, ev_timer *w, int revents);
-
-static void disconnect(const char *why)
-{
-    if (A.fd < 0)
-        return;
-    if (A.joined && !A.stopping)
-        log_warn("lost the master (%s); tasks keep running, reconnecting", why);
-    ev_io_stop(A.loop, &A.rio);
-    ev_io_stop(A.loop, &A.wio);
-    ev_timer_stop(A.loop, &A.hb);
-    close(A.fd);
-    A.fd = -1;
-    A.joined = 0;
-    A.connecting = 0;
-    buf_free(&A.in);
-    buf_free(&A.out);
-    if (!A.stopping)
-        schedule_retry();
-}
-
-static void flush_out(void)
-{
-    while (A.out.len) {
-        ssize_t n = write(A.fd, buf_start(&A.out), A.out.len);
-        if (n > 0) {
-            buf_consume(&A.out, (size_t)n);
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            ev_io_start(A.loop, &A.wio);
-            return;
-        }
-        disconnect(strerror(errno));
-        return;
-    }
-    ev_io_stop(A.loop, &A.wio);
-    buf_shrink(&A.out, 64 * 1024);
-}
-
-static void write_frame(json_t *frame)
-{
-    if (msg_frame(&A.out, frame) == 0)
-        flush_out();
-}
 
 /* Sends a frame now if joined. Otherwise, with keep_offline, it waits in
  * the pending buffer (bounded: past it, dropped and counted); without, it
@@ -76,7 +34,7 @@ static void write_frame(json_t *frame)
 void link_send(json_t *frame, int keep_offline)
 {
     if (A.joined) {
-        write_frame(frame);
+        nd_client_send(&L.nc, frame);
         return;
     }
     if (!keep_offline) {
@@ -98,6 +56,16 @@ int link_joined(void)
     return A.joined;
 }
 
+/* Returns non-zero while the master reads slower than tasks write: task
+ * pipes wait until the output drains (runner_resume_output). */
+int link_congested(void)
+{
+    if (!A.joined || !nd_client_congested(&L.nc, CONGESTED))
+        return 0;
+    nd_client_want_drain(&L.nc);
+    return 1;
+}
+
 static json_t *capacity_json(void)
 {
     json_t *gpus = json_array();
@@ -111,14 +79,15 @@ static json_t *capacity_json(void)
                      (json_int_t)A.cap.storage_mib, "gpus", gpus);
 }
 
-static void send_hello(void)
+static void send_hello(struct nd_client *nc)
 {
+    (void)nc;
     json_t *ex = json_array();
     if (A.executors & SCHED_EXEC_PROCESS)
         json_array_append_new(ex, json_string("process"));
     if (A.executors & SCHED_EXEC_DOCKER)
         json_array_append_new(ex, json_string("docker"));
-    write_frame(json_pack("{s:s,s:i,s:s,s:s,s:s,s:s,s:o,s:o,s:O?,s:o}", "type", "hello",
+    nd_client_send(&L.nc, json_pack("{s:s,s:i,s:s,s:s,s:s,s:s,s:o,s:o,s:O?,s:o}", "type", "hello",
                           "version", PROTO_VERSION, "worker_id", A.set.id, "token", A.set.token,
                           "hostname", A.cap.hostname, "agent_version", GANTRY_VERSION,
                           "capacity", capacity_json(), "executors", ex, "labels",
@@ -177,11 +146,16 @@ static void heartbeat_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static void on_welcome(json_t *j)
 {
     double suggested = json_number_value(json_object_get(j, "heartbeat_interval"));
+    json_t *rate = json_object_get(j, "log_rate"), *max = json_object_get(j, "log_max");
+    A.log_rate = json_is_integer(rate) && json_integer_value(rate) > 0
+                     ? (size_t)json_integer_value(rate) : LOG_RATE_DEFAULT;
+    A.log_max = json_is_integer(max) && json_integer_value(max) > 0
+                    ? (size_t)json_integer_value(max) : LOG_MAX_DEFAULT;
     A.hb_interval = A.set.interval;
     if (suggested > 0 && suggested < A.hb_interval)
         A.hb_interval = suggested;
     A.joined = 1;
-    A.backoff = BACKOFF_MIN;
+    nd_client_backoff_reset(&L.nc);
     log_info("joined %s as %s (heartbeat every %.3gs, %zu tasks re-adopted)",
              json_string_value(json_object_get(j, "master_id")), A.set.id, A.hb_interval,
              json_array_size(json_object_get(j, "adopted")));
@@ -191,19 +165,21 @@ static void on_welcome(json_t *j)
         runner_cancel(json_string_value(id), 0, "cancelled");
     /* What waited while the master was away, then the results not yet
      * acknowledged, in that order: logs come before their task's end. */
-    if (A.pending.len) {
-        buf_append(&A.out, buf_start(&A.pending), A.pending.len);
+    struct buf *out = nd_client_out(&L.nc);
+    if (A.pending.len && out) {
+        buf_append(out, buf_start(&A.pending), A.pending.len);
         buf_free(&A.pending);
+        nd_client_flush_soon(&L.nc);
     }
     runner_resend_results();
-    flush_out();
     send_heartbeat();
     ev_timer_set(&A.hb, A.hb_interval, A.hb_interval);
     ev_timer_start(A.loop, &A.hb);
 }
 
-static void on_frame(const char *p, size_t n)
+static void on_frame(struct nd_client *nc, const char *p, size_t n)
 {
+    (void)nc;
     struct msg_error err;
     json_t *j = msg_parse(p, n, &err);
     if (!j) {
@@ -225,7 +201,8 @@ static void on_frame(const char *p, size_t n)
         runner_result_acked(json_string_value(json_object_get(j, "task_id")));
         break;
     case MSG_PING:
-        write_frame(json_pack("{s:s,s:O?}", "type", "pong", "seq", json_object_get(j, "seq")));
+        nd_client_send(&L.nc, json_pack("{s:s,s:O?}", "type", "pong", "seq",
+                                        json_object_get(j, "seq")));
         break;
     case MSG_ERROR:
         log_error("master says %s: %s", json_string_value(json_object_get(j, "code")),
@@ -237,125 +214,42 @@ static void on_frame(const char *p, size_t n)
     json_decref(j);
 }
 
-static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
+static void on_down(struct nd_client *nc, const char *why, int was_up)
 {
-    (void)loop;
-    (void)w;
-    (void)revents;
-    if (buf_reserve(&A.in, 64 * 1024) < 0) {
-        disconnect("out of memory");
-        return;
-    }
-    ssize_t n = read(A.fd, buf_end(&A.in), A.in.cap - A.in.off - A.in.len);
-    if (n == 0) {
-        disconnect("the master closed the connection");
-        return;
-    }
-    if (n < 0) {
-        if (errno != EAGAIN && errno != EINTR)
-            disconnect(strerror(errno));
-        return;
-    }
-    A.in.len += (size_t)n;
-    char *nl;
-    while (A.fd >= 0 && (nl = memchr(buf_start(&A.in), '\n', A.in.len))) {
-        size_t len = (size_t)(nl - buf_start(&A.in));
-        on_frame(buf_start(&A.in), len);
-        if (A.fd >= 0)
-            buf_consume(&A.in, len + 1);
-    }
-    if (A.fd >= 0 && A.in.len > MAX_FRAME)
-        disconnect("frame too long");
+    (void)nc;
+    (void)was_up;
+    ev_timer_stop(A.loop, &A.hb);
+    if (A.joined && !A.stopping)
+        log_warn("lost the master (%s); tasks keep running, reconnecting", why);
+    else
+        log_debug("connect to %s: %s", A.set.master, why);
+    A.joined = 0;
+    runner_resume_output();   /* away: frames wait in the pending buffer */
 }
 
-static void write_cb(struct ev_loop *loop, ev_io *w, int revents)
+static void on_drain(struct nd_client *nc)
 {
-    (void)loop;
-    (void)w;
-    (void)revents;
-    if (A.connecting) {
-        int err = 0;
-        socklen_t len = sizeof(err);
-        getsockopt(A.fd, SOL_SOCKET, SO_ERROR, &err, &len);
-        if (err) {
-            log_debug("connect to %s: %s", A.set.master, strerror(err));
-            disconnect(strerror(err));
-            return;
-        }
-        A.connecting = 0;
-        ev_io_stop(A.loop, &A.wio);
-        ev_io_start(A.loop, &A.rio);
-        send_hello();
-        return;
-    }
-    flush_out();
+    (void)nc;
+    runner_resume_output();
 }
 
-static int open_socket(void)
-{
-    struct hostport hp;
-    char err[128], port[8];
-    if (parse_hostport(A.set.master, &hp, err, sizeof(err)) < 0)
-        return -1;
-    struct addrinfo hints = {0}, *res;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV;
-    snprintf(port, sizeof(port), "%d", hp.port);
-    if (getaddrinfo(hp.host[0] ? hp.host : "127.0.0.1", port, &hints, &res) != 0)
-        return -1;
-    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) < 0 && errno != EINPROGRESS) {
-        close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(res);
-    if (fd >= 0) {
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    }
-    return fd;
-}
-
-static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-    (void)loop;
-    (void)w;
-    (void)revents;
-    A.fd = open_socket();
-    if (A.fd < 0) {
-        schedule_retry();
-        return;
-    }
-    A.connects++;
-    A.connecting = 1;
-    ev_io_set(&A.rio, A.fd, EV_READ);
-    ev_io_set(&A.wio, A.fd, EV_WRITE);
-    ev_io_start(A.loop, &A.wio);
-}
-
-/* Exponential backoff with full jitter: the wait grows 0.2 s, 0.4 s, ...
- * up to 10 s, and each wait is drawn between half and all of it, so many
- * agents do not come back in lockstep. */
-static void schedule_retry(void)
-{
-    double wait = A.backoff * (0.5 + 0.5 * (double)random() / RAND_MAX);
-    A.backoff = A.backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : A.backoff * 2;
-    ev_timer_set(&A.retry, wait, 0.);
-    ev_timer_start(A.loop, &A.retry);
-}
+static const struct nd_client_ops link_ops = {
+    .on_up = send_hello,
+    .on_frame = on_frame,
+    .on_down = on_down,
+    .on_drain = on_drain,
+};
 
 /* Connects to the master now, and keeps reconnecting. */
 void link_start(void)
 {
-    A.fd = -1;
-    A.backoff = BACKOFF_MIN;
-    ev_init(&A.rio, read_cb);
-    ev_init(&A.wio, write_cb);
-    ev_init(&A.retry, retry_cb);
+    A.log_rate = LOG_RATE_DEFAULT;
+    A.log_max = LOG_MAX_DEFAULT;
     ev_init(&A.hb, heartbeat_cb);
     srandom((unsigned)(getpid() ^ (unsigned)time_ms(time_wall())));
-    ev_timer_set(&A.retry, 0., 0.);
-    ev_timer_start(A.loop, &A.retry);
+    nd_client_group_init(&L.grp, "master", MAX_FRAME, MAX_OUTPUT);
+    nd_client_init(&L.nc, &L.grp, A.set.master, &link_ops, NULL);
+    nd_client_start(&L.nc, 0);
 }
 
 /* Sends bye (a frame listing the tasks stopped or left running; taken),
@@ -363,21 +257,13 @@ void link_start(void)
  * the agent is exiting), and closes. */
 void link_stop(json_t *bye)
 {
-    ev_timer_stop(A.loop, &A.retry);
     ev_timer_stop(A.loop, &A.hb);
-    if (A.fd >= 0 && A.joined) {
-        write_frame(bye);
-        bye = NULL;
-        for (int i = 0; i < 100 && A.out.len && A.fd >= 0; i++) {
-            ssize_t n = write(A.fd, buf_start(&A.out), A.out.len);
-            if (n > 0)
-                buf_consume(&A.out, (size_t)n);
-            else
-                usleep(1000);
-        }
-    }
-    json_decref(bye);
+    if (A.joined && nd_client_send(&L.nc, bye) == 0)
+        nd_client_flush_wait(&L.nc, 0.1);
+    else
+        json_decref(bye);
     A.stopping = 1;
-    disconnect("stopping");
+    nd_client_stop(&L.nc, 0);
+    A.joined = 0;
     buf_free(&A.pending);
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "reactor/reactor.h"
 #include "core/log.h"
 #include "core/parse.h"
 #include "core/worker.h"
@@ -260,6 +261,10 @@ int main(int argc, char **argv)
     }
     /* Orphaned grandchildren of tasks come to us, and libev reaps them. */
     prctl(PR_SET_CHILD_SUBREAPER, 1);
+    if (reactor_init(A.loop) < 0) {
+        fprintf(stderr, "gantry-agent: out of memory\n");
+        return 1;
+    }
     runner_init();
     ev_signal sterm, sint;
     ev_signal_init(&sterm, on_signal, SIGTERM);
@@ -272,6 +277,7 @@ int main(int argc, char **argv)
     ev_signal_stop(A.loop, &sterm);
     ev_signal_stop(A.loop, &sint);
     runner_free();
+    reactor_shutdown();
     gpu_source_close(A.gpu);
     json_decref(A.set.labels);
     log_info("stopped");

@@ -61,7 +61,7 @@ static void atask_free(struct agent_task *t)
     free(t);
 }
 
-static void send_log(struct agent_task *t, int stream, const char *p, size_t n)
+static void send_log_text(struct agent_task *t, int stream, const char *p, size_t n)
 {
     /* Carry an incomplete UTF-8 sequence over to the next read. */
     char joined[READ_CHUNK + 4];
@@ -87,6 +87,19 @@ static void send_log(struct agent_task *t, int stream, const char *p, size_t n)
     buf_free(&clean);
 }
 
+/* Output of the task within the master's limits; what is over them is
+ * dropped here (not sent), and a marker line says so. */
+static void send_log(struct agent_task *t, int stream, const char *p, size_t n)
+{
+    size_t keep = log_limit_admit(&t->limit, A.log_rate, A.log_max, n, ev_now(A.loop));
+    if (keep)
+        send_log_text(t, stream, p, keep);
+    char line[200];
+    int m = log_limit_marker(&t->limit, A.log_rate, A.log_max, 0, line, sizeof(line));
+    if (m > 0)
+        send_log_text(t, 1, line, (size_t)m);
+}
+
 static void maybe_finish(struct agent_task *t)
 {
     if (t->exited && t->out_fd < 0 && t->err_fd < 0)
@@ -108,6 +121,14 @@ static void pipe_cb(struct ev_loop *loop, ev_io *w, int revents)
     (void)revents;
     struct agent_task *t = w->data;
     int stream = w == &t->err_io;
+    if (link_congested()) {
+        /* The master reads slower than the task writes: the pipe fills
+         * and the task waits on it, until the link drains. */
+        ev_io_stop(A.loop, &t->out_io);
+        ev_io_stop(A.loop, &t->err_io);
+        t->held = 1;
+        return;
+    }
     char data[READ_CHUNK];
     ssize_t n = read(w->fd, data, sizeof(data));
     if (n > 0) {
@@ -183,6 +204,8 @@ static void send_result(struct agent_task *t)
         json_object_set_new(f, "exit_code", json_integer(t->exit_code));
     if (t->reason[0])
         json_object_set_new(f, "reason", json_string(t->reason));
+    if (t->limit.cut)
+        json_object_set_new(f, "log_dropped_bytes", json_integer((json_int_t)t->limit.cut));
     link_send(f, 0);
 }
 
@@ -194,6 +217,10 @@ static void finish(struct agent_task *t)
         atask_free(t);
         return;
     }
+    char line[200];
+    int m = log_limit_marker(&t->limit, A.log_rate, A.log_max, 1, line, sizeof(line));
+    if (m > 0)
+        send_log_text(t, 1, line, (size_t)m);
     decide_result(t);
     t->finished = 1;
     log_info("task %s %s (exit %d%s%s)", t->id, task_status_name(t->result), t->exit_code,
@@ -437,6 +464,22 @@ int runner_stop_all(double grace)
         n++;
     }
     return n;
+}
+
+/* The link drained: task pipes that waited are read again. */
+void runner_resume_output(void)
+{
+    struct list_node *pos;
+    list_for_each(pos, &A.tasks) {
+        struct agent_task *t = container_of(pos, struct agent_task, link);
+        if (!t->held)
+            continue;
+        t->held = 0;
+        if (t->out_fd >= 0)
+            ev_io_start(A.loop, &t->out_io);
+        if (t->err_fd >= 0)
+            ev_io_start(A.loop, &t->err_io);
+    }
 }
 
 /* Frees the task table (at exit; processes are left alone). */

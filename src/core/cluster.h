@@ -31,6 +31,8 @@ struct cluster_config {
     int max_attempts;
     long keep_finished;
     size_t log_buffer;
+    size_t log_rate;              /* log bytes a task may write per second */
+    size_t log_max;               /* log bytes a task may write in all */
     int require_registration;
     const struct sched_policy *policy;
 };
@@ -200,6 +202,8 @@ int cluster_task_finished(struct cluster *cl, struct worker *w, const char *id,
                           int exit_code, const char *reason, double now);
 int cluster_task_stopped(struct cluster *cl, struct worker *w, const char *id,
                          double now);
+void cluster_task_log_cut(struct cluster *cl, struct worker *w, const char *id, int attempt,
+                          uint64_t bytes, double now);
 void cluster_requeue(struct cluster *cl, struct task *t, const char *why, double now);
 int cluster_task_log(struct cluster *cl, struct worker *w, const char *id,
                      int attempt, const char *stream, const char *data,

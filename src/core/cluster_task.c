@@ -141,9 +141,12 @@ static void evict_old(struct cluster *cl, double now)
     }
 }
 
+static void log_marker(struct cluster *cl, struct task *t, int final, double now);
+
 static void finish(struct cluster *cl, struct task *t, enum task_status st,
                    int has_exit, int exit_code, const char *reason, double now)
 {
+    log_marker(cl, t, 1, now);
     if (t->status == TS_QUEUED)
         cluster_dequeue(cl, t);
     if (st == TS_COMPLETED && t->started_at > 0 && now > t->started_at) {
@@ -344,6 +347,20 @@ int cluster_task_started(struct cluster *cl, struct worker *w, const char *id,
     return rc;
 }
 
+/* The agent dropped `bytes` of t's output over the log limits (its own
+ * marker lines told the reader): counted in t's log_dropped_bytes. Only
+ * from the worker that holds t. */
+void cluster_task_log_cut(struct cluster *cl, struct worker *w, const char *id, int attempt,
+                          uint64_t bytes, double now)
+{
+    int rc;
+    struct task *t = cluster_held_task(cl, w, id, attempt, 1, now, &rc);
+    if (!t || rc != TASK_APPLIED || bytes > (1ULL << 50))
+        return;
+    t->log_limit.cut += bytes;
+    t->log_limit.told += bytes;
+}
+
 /* The agent reports t's end. Applied once, and only from the worker and
  * assignment that hold it: a result for a task already finished is
  * TASK_IGNORED (the agent resent it), one for a task it does not hold is
@@ -394,10 +411,32 @@ static void log_append(struct cluster *cl, struct task *t, int stream,
     }
 }
 
-/* Output from t's process on its agent. Kept in t's bounded memory buffer
- * and handed to observers. Only the worker that holds t may write into its
- * log (a finished task takes the lines its end left in flight). Returns an
- * enum cluster_task_rc. */
+static void emit_log(struct cluster *cl, struct task *t, int stream, const char *data,
+                     size_t len, double now)
+{
+    log_append(cl, t, stream, data, (uint32_t)len, now);
+    struct cluster_event ev = {.type = CE_TASK_LOG, .t = t, .w = t->worker,
+                               .stream = stream == 2 ? "stderr" : "stdout",
+                               .data = data, .len = len, .log_seq = t->log_seq,
+                               .log_ms = t->log_ms, .now = now};
+    cluster_emit(cl, &ev);
+}
+
+/* Tells the log's reader what was cut since the last telling: a line on
+ * stderr, at most one a second (or final, at the task's end). */
+static void log_marker(struct cluster *cl, struct task *t, int final, double now)
+{
+    char line[200];
+    int n = log_limit_marker(&t->log_limit, cl->cfg.log_rate + cl->cfg.log_rate / 8 + 1024,
+                             cl->cfg.log_max + cl->cfg.log_max / 8, final, line, sizeof(line));
+    if (n > 0)
+        emit_log(cl, t, 2, line, (size_t)n, now);
+}
+
+/* Output from t's process on its agent, within the task's log limits.
+ * Kept in t's bounded memory buffer and handed to observers. Only the
+ * worker that holds t may write into its log (a finished task takes the
+ * lines its end left in flight). Returns an enum cluster_task_rc. */
 int cluster_task_log(struct cluster *cl, struct worker *w, const char *id,
                      int attempt, const char *stream, const char *data,
                      size_t len, double now)
@@ -409,13 +448,14 @@ int cluster_task_log(struct cluster *cl, struct worker *w, const char *id,
     if (!t || rc == TASK_NOT_HELD)
         return rc;
     int s = strcmp(stream, "stderr") == 0 ? 2 : 1;
-    log_append(cl, t, s, data, (uint32_t)len, now);
-    struct cluster_event ev = {.type = CE_TASK_LOG, .t = t, .w = t->worker,
-                               .stream = s == 2 ? "stderr" : "stdout",
-                               .data = data, .len = len, .log_seq = t->log_seq,
-                               .log_ms = t->log_ms,
-                               .now = now};
-    cluster_emit(cl, &ev);
+    /* The agent keeps to the limits before sending; the slack here covers
+     * its marker lines and clocks a little apart, never a flood. */
+    size_t rate = cl->cfg.log_rate ? cl->cfg.log_rate + cl->cfg.log_rate / 8 + 1024 : 0;
+    size_t keep = log_limit_admit(&t->log_limit, rate, cl->cfg.log_max + cl->cfg.log_max / 8,
+                                  len, now);
+    if (keep)
+        emit_log(cl, t, s, data, keep, now);
+    log_marker(cl, t, 0, now);
     return TASK_APPLIED;
 }
 

@@ -20,6 +20,8 @@ struct config {
     double http_idle_timeout;
     size_t http_max_header_size;
     size_t http_max_body_size;
+    size_t http_max_output;
+    size_t http_output_budget;
     size_t http_ws_max_message;
     size_t http_ws_queue;
     double http_ws_ping_interval;
@@ -30,6 +32,7 @@ struct config {
     double agents_lost_after;
     int agents_require_registration;
     size_t agents_max_frame;
+    size_t agents_max_output;
     long agents_max_connections;
     double agents_hello_timeout;
     /* [redis] */
@@ -51,6 +54,8 @@ struct config {
     long tasks_keep_finished;
     long tasks_max_queued;
     size_t tasks_log_buffer;
+    size_t tasks_log_rate;        /* bytes per second per task */
+    size_t tasks_log_max;         /* bytes per task in all */
     double tasks_cancel_grace;
     long tasks_history;
     /* [cluster] */

@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "dict.h"
 #include "list.h"
+#include "loglimit.h"
 #include "sched.h"
 
 enum task_status {
@@ -73,7 +74,8 @@ struct task {
     struct buf logs;              /* recent log lines, bounded */
     uint64_t log_seq;
     uint64_t log_ms;
-    uint64_t log_dropped;
+    uint64_t log_dropped;         /* records evicted from the memory buffer */
+    struct log_limit log_limit;   /* output over the rate or the size: cut */
 };
 
 struct task_error {

@@ -79,6 +79,7 @@ json_t *task_to_json(const struct task *t)
     json_object_set_new(j, "assigned_at", time_or_null(t->assigned_at));
     json_object_set_new(j, "started_at", time_or_null(t->started_at));
     json_object_set_new(j, "finished_at", time_or_null(t->finished_at));
+    json_object_set_new(j, "log_dropped_bytes", json_integer((json_int_t)t->log_limit.cut));
     json_object_set_new(j, "assignment", placement_json(t));
     json_object_set_new(j, "result", result_json(t));
     return j;

@@ -30,7 +30,7 @@ static int get_health(struct http_req *req)
     const struct cluster *cl = api_env->cl;
     struct store_stats st;
     store_stats(&st);
-    json_t *j = json_pack("{s:s,s:I,s:f,s:s,s:I,s:I,s:I,s:I,s:I,s:{s:s,s:I,s:I,s:I,s:I,s:I,s:I}}",
+    json_t *j = json_pack("{s:s,s:I,s:f,s:s,s:I,s:I,s:I,s:I,s:I,s:{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
                           "status", st.state == STORE_UP ? "healthy" : "degraded",
                           "time", (json_int_t)floor(t),
                           "uptime_s", floor((t - api_env->started) * 1000) / 1000,
@@ -48,6 +48,7 @@ static int get_health(struct http_req *req)
                           "backlog_bytes", (json_int_t)st.backlog_bytes,
                           "task_state_bytes", (json_int_t)st.state_bytes,
                           "telemetry_dropped", (json_int_t)st.telemetry_dropped,
+                          "logs_dropped", (json_int_t)st.logs_dropped,
                           "gpu_samples_stale", (json_int_t)st.gpu_stale,
                           "errors", (json_int_t)st.errors,
                           "reconnects", (json_int_t)st.reconnects);

@@ -159,6 +159,9 @@ static void server_metrics(struct buf *b)
     help(b, "gantry_redis_telemetry_dropped_total", "counter",
          "Telemetry writes dropped because the backlog was full.");
     buf_printf(b, "gantry_redis_telemetry_dropped_total %lu\n", st.telemetry_dropped);
+    help(b, "gantry_redis_logs_dropped_total", "counter",
+         "Task log writes dropped because the backlog was full.");
+    buf_printf(b, "gantry_redis_logs_dropped_total %lu\n", st.logs_dropped);
     help(b, "gantry_redis_gpu_samples_stale_total", "counter",
          "GPU samples older than their stream's newest, not written.");
     buf_printf(b, "gantry_redis_gpu_samples_stale_total %lu\n", st.gpu_stale);
@@ -201,6 +204,14 @@ static void server_metrics(struct buf *b)
     buf_printf(b, "gantry_loop_turn_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)rs.turns);
     buf_printf(b, "gantry_loop_turn_seconds_sum %.6f\n", rs.turn_sum);
     buf_printf(b, "gantry_loop_turn_seconds_count %llu\n", (unsigned long long)rs.turns);
+    help(b, "gantry_output_queued_bytes", "gauge",
+         "Output queued for every connection together (bounded by http.output_budget).");
+    buf_printf(b, "gantry_output_queued_bytes %zu\n", rs.out_bytes);
+    help(b, "gantry_output_cuts_total", "counter",
+         "Slow readers cut (closed, or not served until they read): at their own bound, "
+         "or at the budget across all connections.");
+    buf_printf(b, "gantry_output_cuts_total{bound=\"connection\"} %lu\n", rs.cut_conn);
+    buf_printf(b, "gantry_output_cuts_total{bound=\"budget\"} %lu\n", rs.cut_budget);
     help(b, "gantry_loop_turn_max_seconds", "gauge", "The longest event-loop turn since start.");
     buf_printf(b, "gantry_loop_turn_max_seconds %.6f\n", rs.turn_max);
     help(b, "gantry_uptime_seconds", "gauge", "Seconds since gantryd started.");

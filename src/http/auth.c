@@ -69,8 +69,10 @@ static int token_equal(const struct token *t, const char *s, size_t len)
     return CRYPTO_memcmp(t->value, s, len) == 0;
 }
 
-/* Returns the role of the request's bearer token (Authorization header, or
- * access_token in the query for browsers' WebSockets). */
+/* Returns the role of the request's bearer token: the Authorization
+ * header, or access_token in the query of a WebSocket upgrade (browsers
+ * cannot set headers there). Anywhere else a token in the query is not
+ * read: it would land in proxy logs and shell history. */
 enum http_role auth_role(const struct http_req *req)
 {
     const char *h = http_header(req, "authorization");
@@ -84,7 +86,8 @@ enum http_role auth_role(const struct http_req *req)
         len = strlen(tok);
         while (len && tok[len - 1] == ' ')
             len--;
-    } else if (!h && http_query_param(req, "access_token", qtok, sizeof(qtok)) == 1) {
+    } else if (!h && req->upgrade &&
+               http_query_param(req, "access_token", qtok, sizeof(qtok)) == 1) {
         tok = qtok;
         len = strlen(qtok);
     }

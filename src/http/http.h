@@ -53,6 +53,7 @@ struct http_server_limits {
     double header_timeout;
     double idle_timeout;
     long max_connections;
+    size_t max_output;            /* answers queued unread past this: parse no more */
     const char *cors_origins;     /* comma-separated; "" = CORS off */
 };
 

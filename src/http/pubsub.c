@@ -275,7 +275,7 @@ int pubsub_register(void)
 /* Starts streaming cl's changes to subscribers. Returns 0 or -1. */
 int pubsub_init(struct cluster *cl, const struct ws_limits *lim)
 {
-    static const struct ws_handlers h = {pubsub_on_text, on_close};
+    static const struct ws_handlers h = {.on_text = pubsub_on_text, .on_close = on_close};
     pubsub.cl = cl;
     for (int t = 0; t < NTOPICS; t++)
         list_init(&pubsub.all[t]);

@@ -42,8 +42,9 @@ void router_foreach(void (*fn)(const struct http_route *r, void *ud), void *ud)
 }
 
 /* Matches path against pattern; fills params with pointers into scratch,
- * a copy of path split at '/'. Returns 1 on a match. */
-static int match(const char *pattern, const char *path, char *scratch,
+ * a copy of path split at '/' (as long as path, plus one). Returns 1 on a
+ * match. */
+int router_match(const char *pattern, const char *path, char *scratch,
                  const char **params, int *nparams)
 {
     size_t plen = strlen(path);
@@ -108,7 +109,7 @@ const char *router_allow(const struct http_req *req)
     for (int t = 0; t < routes.n; t++) {
         for (size_t i = 0; i < routes.len[t]; i++) {
             const struct http_route *r = &routes.table[t][i];
-            if (!match(r->pattern, req->path, scratch, params, &np))
+            if (!router_match(r->pattern, req->path, scratch, params, &np))
                 continue;
             if (!strstr(allow, r->method)) {
                 size_t n = strlen(allow);
@@ -212,7 +213,7 @@ void router_dispatch(struct http_req *req)
     for (int t = 0; t < routes.n; t++) {
         for (size_t i = 0; i < routes.len[t]; i++) {
             const struct http_route *r = &routes.table[t][i];
-            if (!match(r->pattern, req->path, scratch, params, &np))
+            if (!router_match(r->pattern, req->path, scratch, params, &np))
                 continue;
             path_found = 1;
             if (!method_matches(r, req))

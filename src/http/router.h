@@ -32,6 +32,8 @@ int router_add(const struct http_route *routes, size_t n);
 void router_reset(void);
 void router_dispatch(struct http_req *req);
 const char *router_allow(const struct http_req *req);
+int router_match(const char *pattern, const char *path, char *scratch,
+                 const char **params, int *nparams);
 void router_foreach(void (*fn)(const struct http_route *r, void *ud), void *ud);
 int router_takes_param(const struct http_route *r, const char *name);
 

@@ -29,6 +29,7 @@ struct http_conn {
     enum hc_phase phase;
     int last_was_value;           /* header callbacks alternate field/value */
     int error_status;             /* set by a callback that fails the request */
+    int held;                     /* answers unread past max_output: no parsing */
     uint64_t next_seq;
 };
 
@@ -275,9 +276,31 @@ static void request_done(struct http_conn *hc)
         return;
     }
     conn_set_timeout(hc->c, &hc->srv->idle_tmo);
+    if (conn_output_over(hc->c, hc->srv->lim.max_output)) {
+        /* The client is not reading its answers: the next request it sent
+         * waits until they are written (Redis's client output limit, h2o's
+         * one answer at a time), so what it costs stays bounded. */
+        hc->held = 1;
+        reactor_count_cut(conn_pending_bytes(hc->c) <= hc->srv->lim.max_output);
+        conn_pause_read(hc->c);
+        conn_want_drain(hc->c);
+        return;
+    }
     if (hc->parser.http_errno == HPE_PAUSED)
         http_parser_pause(&hc->parser, 0);
     conn_resume_read(hc->c);
+}
+
+/* The answers a client had not read are written: parse what it sent. */
+static void http_on_drain(struct conn *c)
+{
+    struct http_conn *hc = c->ud;
+    if (!hc || !hc->held)
+        return;
+    hc->held = 0;
+    if (hc->parser.http_errno == HPE_PAUSED)
+        http_parser_pause(&hc->parser, 0);
+    conn_resume_read(c);
 }
 
 static void reply_parse_error(struct http_conn *hc, int status)
@@ -301,14 +324,20 @@ static void reply_parse_error(struct http_conn *hc, int status)
     http_reply_error(&hc->req, status, code, "%s", msg);
 }
 
+#define REQUESTS_PER_TURN 64
+
 static ssize_t http_on_data(struct conn *c, const char *p, size_t n)
 {
     struct http_conn *hc = c->ud;
     size_t off = 0;
-    if (hc->phase == HC_IDLE || hc->phase == HC_BODY)
-        conn_touch(c);
+    int answered = 0;
+    /* No touch of the timeout here: bytes that are not a request (a CRLF
+     * every few seconds) must not keep a connection forever. The idle
+     * timeout runs from the last answer to the next request's first
+     * byte, the header timeout to its headers' end, the idle timeout
+     * again to its body's end. */
     while (off < n) {
-        if (hc->phase == HC_BUSY) {
+        if (hc->phase == HC_BUSY || hc->held) {
             conn_pause_read(c);
             return (ssize_t)off;
         }
@@ -327,6 +356,12 @@ static ssize_t http_on_data(struct conn *c, const char *p, size_t n)
             dispatch(hc);
             if (conn_closing(c))
                 return (ssize_t)n;
+            if (++answered == REQUESTS_PER_TURN && off < n) {
+                /* Pipelined requests: a share per loop turn, then the
+                 * others' turn. */
+                conn_yield(c);
+                return (ssize_t)off;
+            }
             continue;
         }
         if (e != HPE_OK) {
@@ -356,7 +391,7 @@ static void http_on_eof(struct conn *c)
     struct http_conn *hc = c->ud;
     /* A client that half-closes after pipelining still gets its answers:
      * reading resumes after the reply, sees the end again and closes. */
-    if (hc->phase == HC_BUSY)
+    if (hc->phase == HC_BUSY || hc->held)
         conn_pause_read(c);
     else
         conn_close_after_flush(c);
@@ -367,6 +402,7 @@ static const struct conn_proto http_proto = {
     .on_data = http_on_data,
     .on_close = http_on_close,
     .on_eof = http_on_eof,
+    .on_drain = http_on_drain,
 };
 
 static int http_on_accept(struct conn *c, void *ud)

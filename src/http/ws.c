@@ -26,6 +26,7 @@ struct ws_client {
     unsigned long dropped;        /* updates dropped since the last notice */
     double lag_since;             /* 0 while keeping up */
     int awaiting_pong;
+    int pong_unsent;              /* a control frame of ours waits in the output */
     int closing;
     int quiet_lag;                /* drops are counted, never announced */
 };
@@ -40,12 +41,22 @@ static struct {
     struct ws_stats st;
 } W;
 
+/* Output that stops the client's input from being read: a control frame
+ * wslay has queued or that is not written yet (a ping flood from a client
+ * that does not read gets one pong in flight, not one per ping), or data
+ * past the queue bound. */
+static int output_blocks_input(const struct ws_client *cl)
+{
+    return wslay_event_get_queued_msg_count(cl->ctx) > 0 || cl->pong_unsent ||
+           conn_output_over(cl->c, W.lim.queue);
+}
+
 static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
                        void *user)
 {
     struct ws_client *cl = user;
     (void)flags;
-    if (cl->in_len == 0) {
+    if (cl->in_len == 0 || output_blocks_input(cl)) {
         wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
         return -1;
     }
@@ -56,6 +67,8 @@ static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, in
     return (ssize_t)n;
 }
 
+/* wslay writes only control frames (pong, ping, close): they go into the
+ * output, and the client's input waits until they are written. */
 static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags,
                        void *user)
 {
@@ -65,6 +78,8 @@ static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t 
         wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
         return -1;
     }
+    cl->pong_unsent = 1;
+    conn_want_drain(cl->c);
     return (ssize_t)len;
 }
 
@@ -97,6 +112,25 @@ static void proceed(struct ws_client *cl)
         conn_close_after_flush(cl->c);
 }
 
+/* A frame wslay refused (a fragmented or oversized control frame, a bad
+ * opcode, an unmasked frame): the close frame RFC 6455 asks for, 1002,
+ * then the connection goes. */
+static void protocol_error(struct ws_client *cl, int rc)
+{
+    W.st.protocol_errors++;
+    cl->closing = 1;
+    if (!wslay_event_get_close_sent(cl->ctx)) {
+        /* Written here, not queued in wslay: its own close for a protocol
+         * error carries no status code. (A message past the size cap is
+         * not an error to wslay: it sends the 1009 close itself.) */
+        uint16_t code = rc == WSLAY_ERR_NOMEM ? 1011 : 1002;
+        unsigned char frame[4] = {0x88, 2, (unsigned char)(code >> 8), (unsigned char)code};
+        conn_write(cl->c, frame, sizeof(frame));
+    }
+    conn_linger_close(cl->c);
+    conn_set_timeout(cl->c, &W.closing);
+}
+
 static ssize_t ws_on_data(struct conn *c, const char *p, size_t n)
 {
     struct ws_client *cl = c->ud;
@@ -104,11 +138,32 @@ static ssize_t ws_on_data(struct conn *c, const char *p, size_t n)
     cl->in_len = n;
     conn_touch(c);
     int rc = wslay_event_recv(cl->ctx);
+    size_t left = cl->in_len;
     cl->in_len = 0;
-    if (rc < 0)
-        return -1;
+    if (rc < 0) {
+        protocol_error(cl, rc);
+        return (ssize_t)n;
+    }
     proceed(cl);
-    return (ssize_t)n;
+    if (left && !conn_closing(c)) {
+        /* Input waits (in the connection's bounded buffer) until what we
+         * owe the client is written. */
+        conn_pause_read(c);
+        conn_want_drain(c);
+    }
+    return (ssize_t)(n - left);
+}
+
+/* What we owed the client is written: read what it sent meanwhile. */
+static void ws_on_drain(struct conn *c)
+{
+    struct ws_client *cl = c->ud;
+    if (!cl)
+        return;
+    cl->pong_unsent = 0;
+    conn_resume_read(c);
+    if (W.h.on_drain)
+        W.h.on_drain(cl);
 }
 
 static void ws_on_close(struct conn *c)
@@ -135,6 +190,7 @@ static const struct conn_proto ws_proto = {
     .on_data = ws_on_data,
     .on_close = ws_on_close,
     .on_eof = ws_on_eof,
+    .on_drain = ws_on_drain,
 };
 
 /* An idle client gets a ping; one still silent a period later is gone. */
@@ -238,53 +294,58 @@ uint64_t ws_id(const struct ws_client *cl)
     return cl->id;
 }
 
-static void frame_header(struct buf *out, size_t len)
+/* Writes a text frame's header for a payload of len bytes into h (10
+ * bytes room); returns its length. */
+static size_t frame_header(unsigned char *h, size_t len)
 {
-    unsigned char h[10];
-    size_t n;
     h[0] = 0x81;                  /* FIN, text */
     if (len < 126) {
         h[1] = (unsigned char)len;
-        n = 2;
-    } else if (len < 65536) {
+        return 2;
+    }
+    if (len < 65536) {
         h[1] = 126;
         h[2] = (unsigned char)(len >> 8);
         h[3] = (unsigned char)len;
-        n = 4;
-    } else {
-        h[1] = 127;
-        for (int i = 0; i < 8; i++)
-            h[2 + i] = (unsigned char)(len >> (56 - 8 * i));
-        n = 10;
+        return 4;
     }
-    buf_append(out, h, n);
+    h[1] = 127;
+    for (int i = 0; i < 8; i++)
+        h[2 + i] = (unsigned char)(len >> (56 - 8 * i));
+    return 10;
 }
 
 static void write_text(struct ws_client *cl, const char *text, size_t len)
 {
+    unsigned char h[10];
     struct buf *out = conn_out(cl->c);
-    frame_header(out, len);
-    buf_append(out, text, len);
+    if (buf_append(out, h, frame_header(h, len)) < 0 || buf_append(out, text, len) < 0) {
+        conn_close(cl->c);
+        return;
+    }
     conn_flush_soon(cl->c);
     W.st.sent++;
 }
 
-/* Sends a text message; when the client is behind (more than the queue
- * bound waiting), drops it and counts; tells the client how many it missed
- * once it catches up; closes with 1008 a client behind for too long.
- * Returns 0 when sent, 1 when dropped, -1 when the client is closing. */
-int ws_send(struct ws_client *cl, const char *text, size_t len)
+/* Decides whether a message of len bytes goes to cl now: when the client
+ * is behind (more than the queue bound waiting), it is dropped and
+ * counted, without any attempt to write (the write watcher is on already);
+ * a client behind for longer than the grace is closed with 1008. Once it
+ * has caught up it first hears how many it missed. Returns 0 (send), 1
+ * (dropped) or -1 (closing). */
+static int admit(struct ws_client *cl, size_t len)
 {
     if (cl->closing || conn_closing(cl->c))
         return -1;
     if (wslay_event_want_write(cl->ctx))
         wslay_event_send(cl->ctx); /* control frames first: frames never interleave */
     double now = ev_now(reactor_loop());
-    if (conn_pending_bytes(cl->c) + len > W.lim.queue)
-        conn_flush_now(cl->c);    /* a burst within one loop turn: write now */
-    if (conn_pending_bytes(cl->c) + len > W.lim.queue) {
-        if (cl->dropped++ == 0)
+    if (conn_output_over(cl->c, W.lim.queue > len ? W.lim.queue - len : 0)) {
+        if (cl->dropped++ == 0) {
             cl->lag_since = now;
+            reactor_count_cut(conn_pending_bytes(cl->c) + len <= W.lim.queue);
+            conn_want_drain(cl->c);
+        }
         W.st.dropped++;
         if (now - cl->lag_since > LAG_GRACE) {
             W.st.lagged_closes++;
@@ -303,8 +364,52 @@ int ws_send(struct ws_client *cl, const char *text, size_t len)
         cl->dropped = 0;
         cl->lag_since = 0;
     }
-    write_text(cl, text, len);
     return 0;
+}
+
+/* Sends a text message (copied). Returns 0 when sent, 1 when dropped (the
+ * client is behind), -1 when the client is closing. */
+int ws_send(struct ws_client *cl, const char *text, size_t len)
+{
+    int rc = admit(cl, len);
+    if (rc == 0)
+        write_text(cl, text, len);
+    return rc;
+}
+
+/* Sends the text message msg that many clients share: the client gets a
+ * frame header of its own and a reference to the same bytes, never a copy
+ * or a serialisation of its own. Returns as ws_send. */
+int ws_send_shared(struct ws_client *cl, struct rbuf *msg)
+{
+    int rc = admit(cl, msg->len);
+    if (rc != 0)
+        return rc;
+    unsigned char h[10];
+    if (conn_write_framed(cl->c, h, frame_header(h, msg->len), msg) < 0)
+        return -1;
+    W.st.sent++;
+    return 0;
+}
+
+/* A message many clients will share: its text in a reference-counted
+ * block (the caller drops its reference with rbuf_unref). NULL on no
+ * memory. */
+struct rbuf *ws_message(const char *text, size_t len)
+{
+    struct rbuf *b = rbuf_new(len);
+    if (b)
+        memcpy(b->data, text, len);
+    return b;
+}
+
+/* Returns non-zero when a message of len bytes would be dropped for cl
+ * now (it is behind): a sender of state that can be sent later (the
+ * newest telemetry) skips it and sends the newest when cl catches up. */
+int ws_behind(const struct ws_client *cl, size_t len)
+{
+    return cl->closing || conn_closing(cl->c) ||
+           conn_output_over(cl->c, W.lim.queue > len ? W.lim.queue - len : 0);
 }
 
 /* Sends j as a text message (and frees it). */
@@ -332,6 +437,8 @@ void ws_close(struct ws_client *cl, uint16_t code, const char *reason)
                          cl->dropped);
         write_text(cl, notice, (size_t)n);
     }
+    if (wslay_event_get_close_sent(cl->ctx))
+        return;
     wslay_event_queue_close(cl->ctx, code, (const uint8_t *)reason, strlen(reason));
     proceed(cl);
     conn_linger_close(cl->c);

@@ -11,7 +11,13 @@ struct session {
     struct conn *c;
     struct worker *w;             /* after a welcome */
     size_t scanned;               /* bytes of a partial frame already searched */
+    struct buf held;              /* ids of stored assignments not sent yet */
 };
+
+/* Unread output past which stored assignments wait (in the session, not
+ * the output) until the agent has read: a burst of thousands of tasks for
+ * one agent goes at the speed it reads. */
+#define ASSIGN_HOLD (512u * 1024)
 
 static struct {
     struct listener *ls;
@@ -28,7 +34,7 @@ static const char *const error_codes[] = {
     "BAD_FRAME", "FRAME_TOO_LARGE", "BAD_TOKEN", "UNKNOWN_WORKER",
     "DUPLICATE_WORKER", "UNSUPPORTED_VERSION", "UNKNOWN_TYPE", "NOT_JOINED",
     "BAD_MESSAGE", "HELLO_TIMEOUT", "WORKER_REMOVED", "ALREADY_JOINED", "NOT_YOUR_TASK",
-    "REPLACED", NULL,
+    "REPLACED", "SLOW_READER", NULL,
 };
 
 /* Returns the name of error counter i, or NULL past the last. */
@@ -86,8 +92,13 @@ static void send_frame(struct conn *c, json_t *j)
         conn_close(c);
         return;
     }
-    if (conn_pending_bytes(c) > c->ls->out_max) {
-        log_warn("agent %s: not reading what we send; closing", c->peer);
+    if (conn_output_over(c, S.cfg.max_output)) {
+        int own = conn_pending_bytes(c) > S.cfg.max_output;
+        log_warn("agent %s: %s; closing", c->peer,
+                 own ? "not reading what we send (agents.max_output)"
+                     : "output of all connections past http.output_budget");
+        reactor_count_cut(!own);
+        count_error("SLOW_READER");
         conn_close(c);
         return;
     }
@@ -156,10 +167,12 @@ static void on_hello(struct session *s, json_t *j)
     }
     s->w = cluster_worker(S.cl, h.worker_id);
     conn_set_timeout(s->c, NULL);
-    send_frame(s->c, json_pack("{s:s,s:i,s:s,s:s,s:f,s:o,s:o}", "type", "welcome",
+    send_frame(s->c, json_pack("{s:s,s:i,s:s,s:s,s:f,s:o,s:o,s:I,s:I}", "type", "welcome",
                                "version", PROTO_VERSION, "master_id", S.master_id,
                                "worker_id", s->w->id, "heartbeat_interval",
-                               suggested_interval(), "adopted", adopt, "cancel", cancel));
+                               suggested_interval(), "adopted", adopt, "cancel", cancel,
+                               "log_rate", (json_int_t)S.cl->cfg.log_rate, "log_max",
+                               (json_int_t)S.cl->cfg.log_max));
     log_info("worker %s joined from %s (%.1f cores, %lld MiB, %d GPUs)", s->w->id,
              s->c->peer, h.cpu, (long long)h.memory_mib, h.ngpus);
 }
@@ -181,8 +194,19 @@ static void apply_heartbeat(struct session *s, int ack)
 static ssize_t session_on_data(struct conn *c, const char *p, size_t n);
 static struct conn *worker_conn(const struct worker *w);
 
+/* Sends the assignment of task_id to its worker on c if it still holds
+ * it. */
+static void send_assign(struct conn *c, const char *task_id)
+{
+    struct session *s = c->ud;
+    struct task *t = cluster_task(S.cl, task_id);
+    if (t && t->status == TS_ASSIGNED && s && s->w && t->worker == s->w)
+        send_frame(c, json_pack("{s:s,s:o}", "type", "assign", "task", task_to_json(t)));
+}
+
 /* Redis has the assignment: send it (if the task is still assigned and
- * its worker connected); refused by Redis: the task goes back. */
+ * its worker connected), or hold it while the agent is behind; refused by
+ * Redis: the task goes back. */
 static void assign_stored(int ok, uint64_t a, uint64_t b, const char *task_id)
 {
     (void)a;
@@ -195,8 +219,33 @@ static void assign_stored(int ok, uint64_t a, uint64_t b, const char *task_id)
         cluster_requeue(S.cl, t, "store_error", ev_now(reactor_loop()));
         return;
     }
-    if ((c = worker_conn(t->worker)))
-        send_frame(c, json_pack("{s:s,s:o}", "type", "assign", "task", task_to_json(t)));
+    if (!(c = worker_conn(t->worker)) || !c->ud)
+        return;
+    struct session *s = c->ud;
+    if (s->held.len || conn_pending_bytes(c) > ASSIGN_HOLD) {
+        if (buf_append(&s->held, task_id, strlen(task_id) + 1) < 0)
+            conn_close(c);        /* its tasks go back when it is lost */
+        conn_want_drain(c);
+        return;
+    }
+    send_assign(c, task_id);
+}
+
+/* The agent read what we sent: assignments that waited go now, as far as
+ * they fit. */
+static void send_held(struct conn *c, struct session *s)
+{
+    size_t off = 0;
+    while (off < s->held.len && conn_pending_bytes(c) <= ASSIGN_HOLD && !conn_closing(c)) {
+        const char *id = buf_start(&s->held) + off;
+        off += strlen(id) + 1;
+        send_assign(c, id);
+    }
+    buf_consume(&s->held, off);
+    if (s->held.len)
+        conn_want_drain(c);
+    else
+        buf_free(&s->held);
 }
 
 /* Redis has the result: the agent may forget it. */
@@ -268,6 +317,10 @@ static void on_finished(struct session *s, json_t *j)
         return;
     }
     uint64_t before = S.cfg.write_seq ? S.cfg.write_seq() : 0;
+    json_t *cut = json_object_get(j, "log_dropped_bytes");
+    if (json_is_integer(cut) && json_integer_value(cut) > 0)
+        cluster_task_log_cut(S.cl, s->w, id, msg_attempt(j), (uint64_t)json_integer_value(cut),
+                             ev_now(reactor_loop()));
     int rc = cluster_task_finished(S.cl, s->w, id, msg_attempt(j), st, has_exit, code, reason,
                                    ev_now(reactor_loop()));
     if (rc == TASK_NOT_HELD)
@@ -373,12 +426,31 @@ static void on_frame(struct session *s, const char *p, size_t n)
     json_decref(j);
 }
 
+/* Output an agent has not read yet past which its input waits: what it
+ * sends that asks for an answer (ping, acked heartbeats) must not grow
+ * what we hold for it. */
+#define INPUT_HOLD (64u * 1024)
+/* Frames one agent gets handled per loop turn; the rest waits for the
+ * next, after everyone else (heartbeats come one at a time, so only a
+ * flood meets this). */
+#define FRAMES_PER_TURN 256
+
 /* Splits input into lines; each complete line is one frame. */
 static ssize_t session_on_data(struct conn *c, const char *p, size_t n)
 {
     struct session *s = c->ud;
     size_t off = 0;
+    int frames = 0;
     while (off < n && !conn_closing(c)) {
+        if (conn_pending_bytes(c) > INPUT_HOLD) {
+            conn_pause_read(c);
+            conn_want_drain(c);
+            return (ssize_t)off;
+        }
+        if (frames++ == FRAMES_PER_TURN) {
+            conn_yield(c);
+            return (ssize_t)off;
+        }
         const char *nl = memchr(p + off + s->scanned, '\n', n - off - s->scanned);
         if (!nl) {
             s->scanned = n - off;
@@ -412,8 +484,18 @@ static void session_on_close(struct conn *c)
         log_info("worker %s disconnected", s->w->id);
         cluster_disconnect(S.cl, s->w, ev_now(reactor_loop()));
     }
+    if (s)
+        buf_free(&s->held);
     free(s);
     c->ud = NULL;
+}
+
+static void session_on_drain(struct conn *c)
+{
+    struct session *s = c->ud;
+    conn_resume_read(c);
+    if (s && s->held.len)
+        send_held(c, s);
 }
 
 static const struct conn_proto session_proto = {
@@ -421,6 +503,7 @@ static const struct conn_proto session_proto = {
     .on_data = session_on_data,
     .on_overflow = session_on_overflow,
     .on_close = session_on_close,
+    .on_drain = session_on_drain,
 };
 
 static int session_on_accept(struct conn *c, void *ud)
@@ -494,6 +577,7 @@ void session_server_configure(const struct session_config *cfg)
     S.cfg.master_id = S.master_id;
     if (S.ls) {
         S.ls->in_max = cfg->max_frame + 1;
+        S.ls->out_max = cfg->max_output;
         S.ls->max_conns = (unsigned long)cfg->max_connections;
         timeout_set(&S.hello_tmo, cfg->hello_timeout);
     }
@@ -511,7 +595,7 @@ int session_server_start(struct listener *ls, struct cluster *cl,
     ls->proto = &session_proto;
     ls->on_accept = session_on_accept;
     ls->reject_msg = agent_busy;
-    ls->out_max = 64u * 1024 * 1024;
+    ls->out_max = cfg->max_output;
     return cluster_observe(cl, on_cluster_event, NULL);
 }
 

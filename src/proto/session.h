@@ -10,6 +10,7 @@
 struct session_config {
     const char *token;            /* join token; "" accepts any agent */
     size_t max_frame;
+    size_t max_output;            /* unread output past this closes the agent */
     double hello_timeout;
     double heartbeat_timeout;     /* to suggest a heartbeat interval */
     long max_connections;

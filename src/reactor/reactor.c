@@ -1,4 +1,4 @@
-#include "reactor.h"
+#include "reactor_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +37,8 @@ static struct {
     double turn_sum, turn_max;
     unsigned reads_in_turn;
     struct list_node pending;     /* conns with output to flush */
+    struct list_node yielded;     /* conns with input left for the next turn */
+    ev_idle keep_polling;         /* no sleep while some conn yielded */
     struct list_node closing;     /* conns to free */
     struct dict by_id;
     uint64_t next_id;
@@ -45,6 +47,8 @@ static struct {
     struct hook hooks[MAX_HOOKS];
     int nhooks;
     struct timeout_list linger;   /* half-closed conns draining input */
+    size_t out_bytes, out_budget; /* output queued on all conns; its bound */
+    unsigned long cut_conn, cut_budget;
 } R;
 
 static int conn_match(const struct dict_node *n, const void *key, size_t len)
@@ -67,12 +71,40 @@ static double mono_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* Right after the poll: connections that yielded last turn are offered
+ * their input again, after everything the poll found ready. */
 static void after_poll(struct ev_loop *loop, ev_check *w, int revents)
+{
+    (void)w;
+    (void)revents;
+    R.turn_start = mono_now();
+    while (!list_empty(&R.yielded)) {
+        struct conn *c = container_of(list_first(&R.yielded), struct conn, yielded);
+        list_unlink(&c->yielded);
+        c->flags &= ~CONN_YIELDED;
+        c->flags |= CONN_REFEED;
+        ev_feed_event(loop, &c->rio, EV_READ);
+    }
+    ev_idle_stop(loop, &R.keep_polling);
+}
+
+static void keep_polling_cb(struct ev_loop *loop, ev_idle *w, int revents)
 {
     (void)loop;
     (void)w;
     (void)revents;
-    R.turn_start = mono_now();
+}
+
+/* c has done its share of this turn: the input it left is offered again
+ * next turn, after the others (a flood on one connection cannot hold the
+ * loop). The protocol returns the bytes it used, as usual. */
+void conn_yield(struct conn *c)
+{
+    if (c->flags & (CONN_CLOSING | CONN_YIELDED))
+        return;
+    c->flags |= CONN_YIELDED;
+    list_insert_tail(&R.yielded, &c->yielded);
+    ev_idle_start(R.loop, &R.keep_polling);
 }
 
 /* Counts the turn that ends now (just before the loop polls again). */
@@ -130,6 +162,8 @@ int reactor_init(struct ev_loop *loop)
     R.next_id = 1;
     list_init(&R.pending);
     list_init(&R.closing);
+    list_init(&R.yielded);
+    ev_idle_init(&R.keep_polling, keep_polling_cb);
     dict_init(&R.by_id, conn_match);
     R.scratch = malloc(SCRATCH_SIZE);
     if (!R.scratch)
@@ -152,6 +186,7 @@ void reactor_shutdown(void)
     ev_prepare_stop(R.loop, &R.before_sleep);
     ev_ref(R.loop);
     ev_check_stop(R.loop, &R.after_poll);
+    ev_idle_stop(R.loop, &R.keep_polling);
     timeout_stop(&R.linger);
     dict_free(&R.by_id);
     free(R.scratch);
@@ -179,6 +214,10 @@ int reactor_add_hook(reactor_hook_fn fn, void *ud)
 void reactor_stats(struct reactor_stats *st)
 {
     st->conns = R.nconns;
+    st->out_bytes = R.out_bytes;
+    st->out_budget = R.out_budget;
+    st->cut_conn = R.cut_conn;
+    st->cut_budget = R.cut_budget;
     st->turns = R.turns;
     st->turn_sum = R.turn_sum;
     st->turn_max = R.turn_max;
@@ -230,44 +269,106 @@ void rbuf_unref(struct rbuf *b)
         free(b);
 }
 
-/* Copies what remains of c's shared tail into its own buffer, so more
- * output can follow it in order. Returns 0 or -1 (no memory). */
-static int untail(struct conn *c)
+/* Keeps the reactor's output total in step with what c has queued;
+ * called wherever c's queue changes size. */
+static void account(struct conn *c)
 {
-    struct rbuf *t = c->tail;
-    if (!t)
+    size_t now = (c->flags & CONN_CLOSING) ? 0 : conn_pending_bytes(c);
+    R.out_bytes = R.out_bytes - c->accounted + now;
+    c->accounted = now;
+}
+
+static void oseg_release(struct oseg *g)
+{
+    rbuf_unref(g->shared);
+    buf_free(&g->own);
+}
+
+static size_t oseg_len(const struct oseg *g)
+{
+    return g->hlen + (g->shared ? g->shared->len : g->own.len);
+}
+
+static void free_segments(struct conn *c)
+{
+    for (unsigned i = 0; i < c->seg_n; i++)
+        oseg_release(&c->seg[(c->seg_head + i) % c->seg_cap]);
+    free(c->seg);
+    c->seg = NULL;
+    c->seg_head = c->seg_n = c->seg_cap = 0;
+    c->seg_bytes = 0;
+}
+
+/* Appends a segment slot to c's ring. Returns it, or NULL (no memory). */
+static struct oseg *seg_push(struct conn *c)
+{
+    if (c->seg_n == c->seg_cap) {
+        unsigned cap = c->seg_cap ? c->seg_cap * 2 : 8;
+        struct oseg *v = malloc(cap * sizeof(*v));
+        if (!v)
+            return NULL;
+        for (unsigned i = 0; i < c->seg_n; i++)
+            v[i] = c->seg[(c->seg_head + i) % c->seg_cap];
+        free(c->seg);
+        c->seg = v;
+        c->seg_head = 0;
+        c->seg_cap = cap;
+    }
+    struct oseg *g = &c->seg[(c->seg_head + c->seg_n++) % c->seg_cap];
+    memset(g, 0, sizeof(*g));
+    return g;
+}
+
+/* Own bytes queued so far go before what comes next: they move, without a
+ * copy, into a segment of their own. Returns 0 or -1. */
+static int seal_out(struct conn *c)
+{
+    if (c->out.len == 0)
         return 0;
-    c->tail = NULL;
-    int rc = buf_append(&c->out, t->data + c->tail_off, t->len - c->tail_off);
-    rbuf_unref(t);
-    return rc;
+    struct oseg *g = seg_push(c);
+    if (!g)
+        return -1;
+    g->own = c->out;
+    c->out = (struct buf)BUF_INIT;
+    c->seg_bytes += g->own.len;
+    return 0;
 }
 
 /* The output buffer of c, for a protocol that frames messages straight into
- * it (then conn_flush_soon). Anything shared that was queued before is
- * copied in first, so the order holds. */
+ * it (then conn_flush_soon); its bytes go after everything queued before. */
 struct buf *conn_out(struct conn *c)
 {
-    if (c->tail && untail(c) < 0)
-        conn_close(c);
     return &c->out;
+}
+
+/* Queues hlen bytes of header (at most OSEG_HDR_MAX) then the shared bytes
+ * b, after what c has queued, holding a reference to b instead of copying
+ * it. Returns 0, or -1 when c is closing or memory ran out (c closed). */
+int conn_write_framed(struct conn *c, const void *hdr, size_t hlen, struct rbuf *b)
+{
+    if (c->flags & CONN_CLOSING)
+        return -1;
+    struct oseg *g;
+    if (hlen > OSEG_HDR_MAX || seal_out(c) < 0 || !(g = seg_push(c))) {
+        conn_close(c);
+        return -1;
+    }
+    if (hlen)
+        memcpy(g->hdr, hdr, hlen);
+    g->hlen = (uint8_t)hlen;
+    g->shared = b;
+    b->refs++;
+    c->seg_bytes += oseg_len(g);
+    conn_mark_pending(c);
+    account(c);
+    return 0;
 }
 
 /* Queues the shared bytes b after what c has queued, holding a reference
  * instead of copying them. Returns 0, or -1 when c is closing. */
 int conn_write_shared(struct conn *c, struct rbuf *b)
 {
-    if (c->flags & CONN_CLOSING)
-        return -1;
-    if (c->tail && untail(c) < 0) {
-        conn_close(c);
-        return -1;
-    }
-    b->refs++;
-    c->tail = b;
-    c->tail_off = 0;
-    conn_mark_pending(c);
-    return 0;
+    return conn_write_framed(c, NULL, 0, b);
 }
 
 /* Queues n bytes for c; they go out before the loop sleeps. Returns 0, or
@@ -276,13 +377,47 @@ int conn_write(struct conn *c, const void *p, size_t n)
 {
     if (c->flags & CONN_CLOSING)
         return -1;
-    if (c->out.len + n > c->ls->out_max || buf_append(conn_out(c), p, n) < 0) {
+    if (conn_pending_bytes(c) + n > c->ls->out_max || buf_append(&c->out, p, n) < 0) {
         log_warn("%s %s: output bound reached, closing", c->ls->name, c->peer);
+        R.cut_conn++;
         conn_close(c);
         return -1;
     }
     conn_mark_pending(c);
+    account(c);
     return 0;
+}
+
+/* Asks for c's on_drain once everything queued has been written (at once,
+ * before the loop sleeps, if nothing is queued). */
+void conn_want_drain(struct conn *c)
+{
+    c->flags |= CONN_WANT_DRAIN;
+    conn_mark_pending(c);
+}
+
+/* Returns non-zero when c has more than cap bytes queued, or the output
+ * of every connection together is past the budget. */
+int conn_output_over(const struct conn *c, size_t cap)
+{
+    return conn_pending_bytes(c) > cap || (R.out_budget && R.out_bytes > R.out_budget);
+}
+
+/* Sets the bound on the output queued on all connections together (0:
+ * none). */
+void reactor_set_output_budget(size_t bytes)
+{
+    R.out_budget = bytes;
+}
+
+/* Counts a connection a protocol cut (closed, or stopped serving) for its
+ * output: at its own cap, or at the budget. */
+void reactor_count_cut(int budget)
+{
+    if (budget)
+        R.cut_budget++;
+    else
+        R.cut_conn++;
 }
 
 /* Queues formatted text for c. Returns 0 or -1 as conn_write. */
@@ -292,13 +427,15 @@ int conn_printf(struct conn *c, const char *fmt, ...)
         return -1;
     va_list ap;
     va_start(ap, fmt);
-    int rc = buf_vprintf(conn_out(c), fmt, ap);
+    int rc = buf_vprintf(&c->out, fmt, ap);
     va_end(ap);
-    if (rc < 0 || c->out.len > c->ls->out_max) {
+    if (rc < 0 || conn_pending_bytes(c) > c->ls->out_max) {
+        R.cut_conn += rc == 0;
         conn_close(c);
         return -1;
     }
     conn_mark_pending(c);
+    account(c);
     return 0;
 }
 
@@ -306,39 +443,66 @@ int conn_printf(struct conn *c, const char *fmt, ...)
  * directly. */
 void conn_flush_soon(struct conn *c)
 {
-    if (!(c->flags & CONN_CLOSING) && conn_pending_bytes(c))
+    if (!(c->flags & CONN_CLOSING) && conn_pending_bytes(c)) {
         conn_mark_pending(c);
+        account(c);
+    }
 }
 
 /* Returns the bytes queued and not yet written. */
 size_t conn_pending_bytes(const struct conn *c)
 {
-    return c->out.len + (c->tail ? c->tail->len - c->tail_off : 0);
+    return c->seg_bytes + c->out.len;
 }
 
-/* One write of what c has queued: its buffer, then the shared tail (one
- * writev for both). Consumes what went; returns write()'s result. */
+#define WRITE_IOV 32
+
+/* Adds the unwritten part of segment g to iov; returns the entries used. */
+static int oseg_iov(const struct oseg *g, struct iovec *iov)
+{
+    int n = 0;
+    size_t off = g->off;
+    if (off < g->hlen)
+        iov[n++] = (struct iovec){(void *)(g->hdr + off), g->hlen - off};
+    size_t body_off = off > g->hlen ? off - g->hlen : 0;
+    const char *body = g->shared ? g->shared->data : buf_start(&g->own);
+    size_t blen = g->shared ? g->shared->len : g->own.len;
+    if (blen > body_off)
+        iov[n++] = (struct iovec){(void *)(body + body_off), blen - body_off};
+    return n;
+}
+
+/* Takes w written bytes off the front of c's queue. */
+static void consume(struct conn *c, size_t w)
+{
+    while (w && c->seg_n) {
+        struct oseg *g = &c->seg[c->seg_head];
+        size_t left = oseg_len(g) - g->off, take = w < left ? w : left;
+        g->off += take;
+        c->seg_bytes -= take;
+        w -= take;
+        if (g->off < oseg_len(g))
+            return;
+        oseg_release(g);
+        c->seg_head = (c->seg_head + 1) % c->seg_cap;
+        c->seg_n--;
+    }
+    buf_consume(&c->out, w);
+}
+
+/* One write of what c has queued: the segments, then its own buffer, in
+ * one writev. Consumes what went; returns write()'s result. */
 static ssize_t write_queued(struct conn *c)
 {
-    struct iovec iov[2];
+    struct iovec iov[WRITE_IOV];
     int n = 0;
-    if (c->out.len)
+    for (unsigned i = 0; i < c->seg_n && n + 2 <= WRITE_IOV - 1; i++)
+        n += oseg_iov(&c->seg[(c->seg_head + i) % c->seg_cap], iov + n);
+    if (c->out.len && n < WRITE_IOV)
         iov[n++] = (struct iovec){buf_start(&c->out), c->out.len};
-    if (c->tail)
-        iov[n++] = (struct iovec){c->tail->data + c->tail_off, c->tail->len - c->tail_off};
     ssize_t w = n == 1 ? write(c->fd, iov[0].iov_base, iov[0].iov_len) : writev(c->fd, iov, n);
-    if (w <= 0)
-        return w;
-    size_t left = (size_t)w, from_out = left < c->out.len ? left : c->out.len;
-    buf_consume(&c->out, from_out);
-    left -= from_out;
-    if (c->tail) {
-        c->tail_off += left;
-        if (c->tail_off == c->tail->len) {
-            rbuf_unref(c->tail);
-            c->tail = NULL;
-        }
-    }
+    if (w > 0)
+        consume(c, (size_t)w);
     return w;
 }
 
@@ -346,7 +510,11 @@ static void conn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
     (void)loop;
     (void)revents;
-    conn_flush(container_of(w, struct conn, wio));
+    struct conn *c = container_of(w, struct conn, wio);
+    if (c->flags & CONN_DIALING)
+        reactor_dial_done(c);
+    else
+        conn_flush(c);
 }
 
 /* Writes what the socket takes; keeps the write watcher only while bytes
@@ -357,14 +525,15 @@ static void conn_flush(struct conn *c)
         c->flags &= ~CONN_PENDING;
         list_unlink(&c->pending);
     }
-    if (c->flags & CONN_CLOSING)
+    if (c->flags & (CONN_CLOSING | CONN_DIALING))
         return;
-    while (c->out.len > 0 || c->tail) {
+    while (conn_pending_bytes(c) > 0) {
         ssize_t n = write_queued(c);
         if (n > 0)
             continue;
         if (n < 0 && errno == EINTR)
             continue;
+        account(c);
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             if (!ev_is_active(&c->wio))
                 ev_io_start(R.loop, &c->wio);
@@ -374,7 +543,14 @@ static void conn_flush(struct conn *c)
         conn_close(c);
         return;
     }
+    account(c);
     ev_io_stop(R.loop, &c->wio);
+    if ((c->flags & CONN_WANT_DRAIN) && c->proto->on_drain) {
+        c->flags &= ~CONN_WANT_DRAIN;
+        c->proto->on_drain(c);
+        if (c->flags & CONN_CLOSING)
+            return;
+    }
     /* A connection written to within the last second keeps its (small)
      * output block for the next message; a quiet one gives it back, so
      * thousands of idle agents hold none. */
@@ -426,12 +602,17 @@ void conn_close(struct conn *c)
         c->flags &= ~CONN_PENDING;
         list_unlink(&c->pending);
     }
+    if (c->flags & CONN_YIELDED) {
+        c->flags &= ~CONN_YIELDED;
+        list_unlink(&c->yielded);
+    }
     if (c->tmo) {
         timeout_remove(c->tmo, &c->idle);
         c->tmo = NULL;
     }
     close(c->fd);
     c->fd = -1;
+    account(c);
     list_unlink(&c->link);
     list_insert_tail(&R.closing, &c->link);
 }
@@ -459,7 +640,7 @@ static void conn_free(struct conn *c)
     dict_remove(&R.by_id, &c->by_id);
     buf_free(&c->in);
     buf_free(&c->out);
-    rbuf_unref(c->tail);
+    free_segments(c);
     free(c);
 }
 
@@ -576,7 +757,7 @@ static void conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
         return;
     }
     for (int i = 0; i < READS_PER_EVENT; i++) {
-        if (c->flags & (CONN_CLOSING | CONN_CLOSE_AFTER_FLUSH | CONN_READ_PAUSED))
+        if (c->flags & (CONN_CLOSING | CONN_CLOSE_AFTER_FLUSH | CONN_READ_PAUSED | CONN_YIELDED))
             return;
         int owned = c->in.len > 0;
         char *dst = R.scratch;
@@ -631,11 +812,9 @@ static const struct conn_proto reject_proto = {
     .on_data = discard_data,
 };
 
-/* Makes a connection object for an accepted fd; with reject set, one that
- * only sends the listener's reject_msg and closes. Returns NULL when memory
- * or the protocol refuses it (fd is closed then). */
-struct conn *reactor_conn_new(struct listener *ls, int fd, const char *peer,
-                              int reject)
+/* Makes a connection object for fd in group ls, not yet reading. Returns
+ * NULL when memory runs out (fd is closed then). */
+struct conn *reactor_conn_make(struct listener *ls, int fd, const char *peer)
 {
     struct conn *c = calloc(1, sizeof(*c));
     if (!c) {
@@ -658,6 +837,18 @@ struct conn *reactor_conn_new(struct listener *ls, int fd, const char *peer,
     list_insert_tail(&ls->conns, &c->link);
     ls->nconns++;
     R.nconns++;
+    return c;
+}
+
+/* Makes a connection object for an accepted fd; with reject set, one that
+ * only sends the listener's reject_msg and closes. Returns NULL when memory
+ * or the protocol refuses it (fd is closed then). */
+struct conn *reactor_conn_new(struct listener *ls, int fd, const char *peer,
+                              int reject)
+{
+    struct conn *c = reactor_conn_make(ls, fd, peer);
+    if (!c)
+        return NULL;
     if (reject) {
         c->proto = &reject_proto;
         conn_write(c, ls->reject_msg, strlen(ls->reject_msg));
@@ -671,4 +862,27 @@ struct conn *reactor_conn_new(struct listener *ls, int fd, const char *peer,
     if (!(c->flags & CONN_CLOSING))
         ev_io_start(R.loop, &c->rio);
     return c;
+}
+
+/* The socket of a dialled connection became writable: it is up, or it
+ * failed. */
+void reactor_dial_done(struct conn *c)
+{
+    int err = 0;
+    socklen_t len = sizeof(err);
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+        err = errno;
+    c->flags &= ~CONN_DIALING;
+    ev_io_stop(R.loop, &c->wio);
+    if (err) {
+        if (c->proto->on_connect)
+            c->proto->on_connect(c, err);
+        conn_close(c);
+        return;
+    }
+    ev_io_start(R.loop, &c->rio);
+    if (c->proto->on_connect)
+        c->proto->on_connect(c, 0);
+    if (!(c->flags & CONN_CLOSING) && conn_pending_bytes(c))
+        conn_mark_pending(c);
 }

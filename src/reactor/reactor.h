@@ -35,6 +35,12 @@ struct conn_proto {
     void (*on_close)(struct conn *c);
     /* The peer closed its side; default: close after pending output. */
     void (*on_eof)(struct conn *c);
+    /* Everything queued was written, after conn_want_drain asked to hear
+     * it (a protocol that stopped serving a slow reader resumes here). */
+    void (*on_drain)(struct conn *c);
+    /* A dialled connection is up (err 0), or failed (err an errno; it is
+     * closed after this returns). */
+    void (*on_connect)(struct conn *c, int err);
 };
 
 enum {
@@ -44,12 +50,16 @@ enum {
     CONN_PENDING = 1u << 3,       /* in the before-sleep flush list */
     CONN_REFEED = 1u << 4,        /* offer buffered input again (resumed) */
     CONN_LINGER = 1u << 5,        /* after the flush, drain input, then close */
+    CONN_WANT_DRAIN = 1u << 6,    /* call on_drain when the output empties */
+    CONN_YIELDED = 1u << 7,       /* in the yielded list */
+    CONN_DIALING = 1u << 8,       /* a dialled connection not up yet */
 };
 
 struct listener;
 
 /* Bytes that many connections send without each copying them (a large
- * cached response): reference-counted, and never changed while shared. */
+ * cached response, one WebSocket message for every subscriber):
+ * reference-counted, and never changed while shared. */
 struct rbuf {
     unsigned refs;
     size_t len;
@@ -59,16 +69,30 @@ struct rbuf {
 struct rbuf *rbuf_new(size_t len);
 void rbuf_unref(struct rbuf *b);
 
+/* One piece of queued output: bytes of the connection's own (a buffer it
+ * filled) or shared bytes, each after a small header of its own (a
+ * WebSocket frame header before a shared payload). */
+#define OSEG_HDR_MAX 14
+struct oseg {
+    struct rbuf *shared;          /* NULL: own bytes */
+    struct buf own;
+    size_t off;                   /* bytes of hdr + body already written */
+    uint8_t hlen;
+    uint8_t hdr[OSEG_HDR_MAX];
+};
 struct conn {
     int fd;
     unsigned flags;
     uint64_t id;
     ev_io rio, wio;
     struct buf in;
-    struct buf out;
-    struct rbuf *tail;            /* shared bytes that go after out, or NULL */
-    size_t tail_off;              /* of tail, already written */
+    struct buf out;               /* own bytes, after every queued segment */
+    struct oseg *seg;             /* a ring of segments that go before out */
+    unsigned seg_head, seg_n, seg_cap;
+    size_t seg_bytes;             /* unwritten bytes in the segments */
+    size_t accounted;             /* what the reactor's output total holds for c */
     struct list_node pending;     /* reactor's flush list */
+    struct list_node yielded;     /* reactor's list of conns to feed next turn */
     struct list_node link;        /* listener's conns, then closing list */
     struct dict_node by_id;
     struct idle_node idle;
@@ -109,6 +133,10 @@ struct reactor_stats {
     unsigned long conns;
     unsigned long accepted;
     unsigned long emfile;
+    size_t out_bytes;             /* output queued on every connection */
+    size_t out_budget;            /* the bound on out_bytes */
+    unsigned long cut_conn;       /* connections cut at their own output cap */
+    unsigned long cut_budget;     /* ... at the budget across all of them */
     /* Loop turns: the time from the poll's return to the next poll, the
      * work one turn did while everyone else waited. */
     uint64_t turns;
@@ -135,8 +163,19 @@ void listener_close_all(struct listener *ls, int after_flush);
 struct conn *conn_find(uint64_t id);
 struct conn *reactor_conn_new(struct listener *ls, int fd, const char *peer,
                               int reject);
+struct conn *reactor_conn_make(struct listener *ls, int fd, const char *peer);
+void listener_group_init(struct listener *grp, const char *name,
+                         const struct conn_proto *proto, size_t in_max, size_t out_max);
+struct conn *conn_dial(struct listener *grp, const char *addr, void *ud, char *err,
+                       size_t errlen);
 int conn_write(struct conn *c, const void *p, size_t n);
 int conn_write_shared(struct conn *c, struct rbuf *b);
+int conn_write_framed(struct conn *c, const void *hdr, size_t hlen, struct rbuf *b);
+void conn_want_drain(struct conn *c);
+void conn_yield(struct conn *c);
+int conn_output_over(const struct conn *c, size_t cap);
+void reactor_set_output_budget(size_t bytes);
+void reactor_count_cut(int budget);
 struct buf *conn_out(struct conn *c);
 int conn_printf(struct conn *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -1,29 +1,21 @@
-/* One host's agent connection: connect without blocking, hello, wait for
- * welcome, heartbeats out, frames in; reconnect with exponential backoff
- * and jitter when the master goes away (hello again, then go on). While a
- * host is not joined its heartbeats wait in a bounded buffer. */
-#include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
+/* One host's agent connection, on the shared client connection
+ * (proto/client.c: dialled on the reactor, reconnected with backoff and
+ * jitter when the master goes away): hello, wait for welcome, heartbeats
+ * out, frames in. While a host is not joined its heartbeats wait in a
+ * bounded buffer. */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "core/log.h"
 #include "proto/msg.h"
 #include "replay/frame.h"
 #include "replay/run.h"
 
-#define BACKOFF_MIN 0.2
-#define BACKOFF_MAX 10.0
 #define WELCOME_TIMEOUT 10.0
-#define MAX_FRAME (1024u * 1024)
 #define PENDING_MAX (1024u * 1024)   /* per host: about 800 file times of 8 GPUs */
 
-static void read_cb(struct ev_loop *loop, ev_io *w, int revents);
-static void write_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents);
+static const struct nd_client_ops conn_ops;
 
 static const char *host_name(const struct replay_conn *c)
 {
@@ -36,106 +28,65 @@ void replay_conn_init(struct replay_conn *c, struct replay_run *run, int host)
     memset(c, 0, sizeof(*c));
     c->run = run;
     c->host = host;
-    c->fd = -1;
     c->state = CONN_WAITING;
-    c->backoff = BACKOFF_MIN;
     c->keepalive = run->set->interval;
-    buf_init(&c->in);
-    buf_init(&c->out);
     buf_init(&c->pending);
-    ev_init(&c->rio, read_cb);
-    ev_init(&c->wio, write_cb);
+    nd_client_init(&c->nc, &run->grp, run->set->master, &conn_ops, c);
     ev_init(&c->timer, timer_cb);
-    c->rio.data = c->wio.data = c->timer.data = c;
+    c->timer.data = c;
 }
 
-static void close_fd(struct replay_conn *c)
-{
-    struct ev_loop *loop = c->run->loop;
-    ev_io_stop(loop, &c->rio);
-    ev_io_stop(loop, &c->wio);
-    ev_timer_stop(loop, &c->timer);
-    list_unlink(&c->dirty);
-    if (c->fd >= 0)
-        close(c->fd);
-    c->fd = -1;
-    buf_free(&c->in);
-    buf_free(&c->out);
-}
-
-/* Frees c's memory and closes its socket. */
+/* Frees c's memory and closes its connection. */
 void replay_conn_free(struct replay_conn *c)
 {
-    close_fd(c);
+    ev_timer_stop(c->run->loop, &c->timer);
+    nd_client_stop(&c->nc, 0);
     buf_free(&c->pending);
 }
 
-static void schedule_retry(struct replay_conn *c)
+/* Bytes queued for the master and not yet written. */
+size_t replay_conn_queued(const struct replay_conn *c)
 {
-    double wait = c->backoff * (0.5 + 0.5 * (double)random() / RAND_MAX);
-    c->backoff = c->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : c->backoff * 2;
-    c->state = CONN_WAITING;
-    ev_timer_set(&c->timer, wait, 0.);
-    ev_timer_start(c->run->loop, &c->timer);
+    return nd_client_queued(&c->nc);
 }
 
-/* The connection is gone: reconnect, unless the host is leaving. */
-static void lost(struct replay_conn *c, const char *why)
+/* Queued output goes out before the loop sleeps; the player hears when it
+ * is all written. */
+static void flushed_soon(struct replay_conn *c)
 {
+    nd_client_flush_soon(&c->nc);
+    nd_client_want_drain(&c->nc);
+}
+
+static void send_frame(struct replay_conn *c, json_t *frame)
+{
+    if (nd_client_send(&c->nc, frame) == 0)
+        nd_client_want_drain(&c->nc);
+}
+
+/* The connection went (or never came): the client retries unless the
+ * host is leaving or refused. */
+static void on_down(struct nd_client *nc, const char *why, int was_up)
+{
+    struct replay_conn *c = nc->ud;
     enum replay_conn_state was = c->state;
-    close_fd(c);
-    if (was == CONN_LEAVING || c->run->phase >= PHASE_LEAVING) {
+    ev_timer_stop(c->run->loop, &c->timer);
+    if (was == CONN_LEAVING || was == CONN_CLOSED || c->run->phase >= PHASE_LEAVING) {
+        nd_client_stop(nc, 0);
         c->state = CONN_CLOSED;
+    } else if (was == CONN_FAILED) {
+        nd_client_stop(nc, 0);
     } else {
         if (was == CONN_JOINED) {
             log_warn("%s: lost the master (%s); reconnecting", host_name(c), why);
             c->run->count.reconnects++;
         } else if (was == CONN_HELLO) {
             log_warn("%s: no welcome (%s); reconnecting", host_name(c), why);
+        } else if (!was_up && !c->run->warned_unreachable++) {
+            log_warn("cannot reach the master at %s: %s; retrying", c->run->set->master, why);
         }
-        schedule_retry(c);
+        c->state = CONN_WAITING;
     }
-    replay_run_changed(c->run);
-}
-
-static void queue(struct replay_conn *c)
-{
-    if (!list_linked(&c->dirty))
-        list_insert_tail(&c->run->dirty, &c->dirty);
-}
-
-static void send_frame(struct replay_conn *c, json_t *frame)
-{
-    if (msg_frame(&c->out, frame) == 0)
-        queue(c);
-}
-
-/* Writes what out holds as far as the socket takes it (the write watcher
- * takes over when it is full); half-closes a leaving connection once its
- * bye is out. */
-void replay_conn_flush(struct replay_conn *c)
-{
-    while (c->fd >= 0 && c->out.len) {
-        ssize_t n = write(c->fd, buf_start(&c->out), c->out.len);
-        if (n > 0) {
-            buf_consume(&c->out, (size_t)n);
-        } else if (n < 0 && errno == EAGAIN) {
-            ev_io_start(c->run->loop, &c->wio);
-            return;
-        } else if (n == 0 || errno != EINTR) {
-            lost(c, n == 0 ? "write returned 0" : strerror(errno));
-            return;
-        }
-    }
-    if (c->fd < 0)
-        return;
-    ev_io_stop(c->run->loop, &c->wio);
-    list_unlink(&c->dirty);
-    buf_shrink(&c->out, 64 * 1024);
-    /* Half-close after bye, and read until gantryd closes: closing with
-     * unread input would reset the connection under our last frames. */
-    if (c->state == CONN_LEAVING)
-        shutdown(c->fd, SHUT_WR);
     replay_run_changed(c->run);
 }
 
@@ -149,14 +100,14 @@ static void refused(struct replay_conn *c, json_t *j)
     /* A rejoin may race the master noticing the old connection is gone. */
     if (c->joined_once && c->state == CONN_HELLO && code &&
         strcmp(code, "DUPLICATE_WORKER") == 0) {
-        lost(c, code);
+        nd_client_drop(&c->nc, code);
         return;
     }
     int leaving = c->state == CONN_LEAVING;
     log_msg(leaving ? LOG_WARN : LOG_ERROR, "%s: the master says %s: %s", host_name(c),
             code ? code : "(no code)", message ? message : "(no message)");
-    close_fd(c);
     c->state = leaving ? CONN_CLOSED : CONN_FAILED;
+    nd_client_stop(&c->nc, 0);
     replay_run_changed(c->run);
 }
 
@@ -172,19 +123,20 @@ static void welcomed(struct replay_conn *c, json_t *j)
     c->keepalive *= 0.75;
     c->state = CONN_JOINED;
     c->joined_once = 1;
-    c->backoff = BACKOFF_MIN;
+    nd_client_backoff_reset(&c->nc);
     ev_timer_stop(run->loop, &c->timer);
     run->count.joins++;
     run->warned_unreachable = 0;
     log_debug("%s: joined", host_name(c));
-    if (c->pending.len) {
-        if (buf_append(&c->out, buf_start(&c->pending), c->pending.len) == 0)
+    struct buf *out = nd_client_out(&c->nc);
+    if (c->pending.len && out) {
+        if (buf_append(out, buf_start(&c->pending), c->pending.len) == 0)
             run->count.samples += c->pending_samples;
         else
             run->count.dropped += c->pending_samples;
         buf_free(&c->pending);
         c->pending_samples = 0;
-        queue(c);
+        flushed_soon(c);
     }
     c->last_sent = ev_now(run->loop);
     replay_run_changed(run);
@@ -193,14 +145,18 @@ static void welcomed(struct replay_conn *c, json_t *j)
 /* gantry-replay runs no tasks: an assignment fails at once. */
 static void decline(struct replay_conn *c, json_t *j)
 {
-    const char *id = json_string_value(json_object_get(json_object_get(j, "task"), "task_id"));
+    json_t *task = json_object_get(j, "task");
+    const char *id = json_string_value(json_object_get(task, "task_id"));
+    json_t *attempt = json_object_get(task, "attempts");
     if (id)
-        send_frame(c, json_pack("{s:s,s:s,s:s,s:s}", "type", "task_finished", "task_id", id,
-                                "status", "failed", "reason", "gantry-replay runs no tasks"));
+        send_frame(c, json_pack("{s:s,s:s,s:O?,s:s,s:s}", "type", "task_finished", "task_id",
+                                id, "attempt", attempt, "status", "failed", "reason",
+                                "gantry-replay runs no tasks"));
 }
 
-static void on_frame(struct replay_conn *c, const char *p, size_t n)
+static void on_frame(struct nd_client *nc, const char *p, size_t n)
 {
+    struct replay_conn *c = nc->ud;
     struct msg_error err;
     json_t *j = msg_parse(p, n, &err);
     if (!j) {
@@ -233,110 +189,49 @@ static void on_frame(struct replay_conn *c, const char *p, size_t n)
     json_decref(j);
 }
 
-static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
+static void on_up(struct nd_client *nc)
 {
-    struct replay_conn *c = w->data;
-    if (buf_reserve(&c->in, 16 * 1024) < 0) {
-        lost(c, "out of memory");
-        return;
-    }
-    ssize_t n = read(c->fd, buf_end(&c->in), c->in.cap - c->in.off - c->in.len);
-    if (n <= 0) {
-        if (n == 0 || (errno != EAGAIN && errno != EINTR))
-            lost(c, n == 0 ? "the master closed the connection" : strerror(errno));
-        return;
-    }
-    c->in.len += (size_t)n;
-    char *nl;
-    while (c->fd >= 0 && (nl = memchr(buf_start(&c->in), '\n', c->in.len))) {
-        size_t len = (size_t)(nl - buf_start(&c->in));
-        on_frame(c, buf_start(&c->in), len);
-        if (c->fd >= 0)
-            buf_consume(&c->in, len + 1);
-    }
-    if (c->fd >= 0 && c->in.len > MAX_FRAME)
-        lost(c, "a frame from the master is too long");
-    else if (c->fd >= 0)
-        buf_shrink(&c->in, 64 * 1024);
-}
-
-static void unreachable(struct replay_conn *c, const char *why)
-{
-    if (!c->run->warned_unreachable++)
-        log_warn("cannot reach the master at %s: %s; retrying", c->run->set->master, why);
-    close_fd(c);
-    schedule_retry(c);
-}
-
-static void send_hello(struct replay_conn *c)
-{
+    struct replay_conn *c = nc->ud;
     json_t *hello = replay_frame_hello(c->run->data, c->host, c->run->set->token);
-    if (!hello || msg_frame(&c->out, hello) < 0) {
-        lost(c, "out of memory");
+    if (!hello || nd_client_send(nc, hello) < 0) {
+        nd_client_drop(nc, "out of memory");
         return;
     }
     c->state = CONN_HELLO;
-    ev_io_start(c->run->loop, &c->rio);
     ev_timer_set(&c->timer, WELCOME_TIMEOUT, 0.);
     ev_timer_start(c->run->loop, &c->timer);
-    replay_conn_flush(c);
+    nd_client_want_drain(nc);
 }
 
-static void write_cb(struct ev_loop *loop, ev_io *w, int revents)
+/* Everything queued is written: the player may be waiting for that. */
+static void on_drain(struct nd_client *nc)
 {
-    struct replay_conn *c = w->data;
-    if (c->state != CONN_CONNECTING) {
-        replay_conn_flush(c);
-        return;
-    }
-    int err = 0;
-    socklen_t len = sizeof(err);
-    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-        err = errno;
-    if (err) {
-        unreachable(c, strerror(err));
-        return;
-    }
-    ev_io_stop(loop, &c->wio);
-    send_hello(c);
+    struct replay_conn *c = nc->ud;
+    replay_run_changed(c->run);
 }
 
-static void connect_now(struct replay_conn *c)
-{
-    struct replay_run *run = c->run;
-    int fd = socket(run->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        unreachable(c, strerror(errno));
-        return;
-    }
-    c->fd = fd;
-    if (connect(fd, (struct sockaddr *)&run->addr, run->addrlen) < 0 && errno != EINPROGRESS) {
-        unreachable(c, strerror(errno));
-        return;
-    }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    c->state = CONN_CONNECTING;
-    ev_io_set(&c->rio, fd, EV_READ);
-    ev_io_set(&c->wio, fd, EV_WRITE);
-    ev_io_start(run->loop, &c->wio);
-}
+static const struct nd_client_ops conn_ops = {
+    .on_up = on_up,
+    .on_frame = on_frame,
+    .on_down = on_down,
+    .on_drain = on_drain,
+};
 
+/* No welcome in time: drop the connection and try again. */
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
+    (void)loop;
+    (void)revents;
     struct replay_conn *c = w->data;
-    if (c->state == CONN_WAITING)
-        connect_now(c);
-    else if (c->state == CONN_HELLO)
-        lost(c, "none within 10s");
+    if (c->state == CONN_HELLO)
+        nd_client_drop(&c->nc, "none within 10s");
 }
 
 /* Starts connecting (the first attempt at once). */
 void replay_conn_start(struct replay_conn *c)
 {
-    c->state = CONN_WAITING;
-    ev_timer_set(&c->timer, 0., 0.);
-    ev_timer_start(c->run->loop, &c->timer);
+    c->state = CONN_CONNECTING;
+    nd_client_start(&c->nc, 0);
 }
 
 /* Sends the samples of points from..to (one host's at one file time)
@@ -347,22 +242,22 @@ int replay_conn_heartbeat(struct replay_conn *c, size_t from, size_t to, int64_t
     struct replay_run *run = c->run;
     if (c->state == CONN_FAILED || c->state == CONN_LEAVING || c->state == CONN_CLOSED)
         return 0;
-    int joined = c->state == CONN_JOINED;
-    struct buf *b = joined ? &c->out : &c->pending;
+    struct buf *out = c->state == CONN_JOINED ? nd_client_out(&c->nc) : NULL;
+    struct buf *b = out ? out : &c->pending;
     size_t before = b->len;
     unsigned samples = 0;
     if (replay_frame_heartbeat(b, run->data, from, to, c->seq + 1, ts_ms, &samples) < 0 ||
-        (!joined && b->len > PENDING_MAX)) {
+        (!out && b->len > PENDING_MAX)) {
         b->len = before;
         run->count.dropped += samples;
         return -1;
     }
     c->seq++;
     c->last_sent = ev_now(run->loop);
-    if (joined) {
+    if (out) {
         run->count.samples += samples;
         run->count.heartbeats++;
-        queue(c);
+        flushed_soon(c);
     } else {
         c->pending_samples += samples;
     }
@@ -374,17 +269,18 @@ int replay_conn_heartbeat(struct replay_conn *c, size_t from, size_t to, int64_t
 void replay_conn_keepalive(struct replay_conn *c)
 {
     double now = ev_now(c->run->loop);
-    if (c->state != CONN_JOINED || now - c->last_sent < c->keepalive)
+    struct buf *out = nd_client_out(&c->nc);
+    if (c->state != CONN_JOINED || now - c->last_sent < c->keepalive || !out)
         return;
-    size_t before = c->out.len;
-    if (replay_frame_keepalive(&c->out, c->seq + 1) < 0) {
-        c->out.len = before;
+    size_t before = out->len;
+    if (replay_frame_keepalive(out, c->seq + 1) < 0) {
+        out->len = before;
         return;
     }
     c->seq++;
     c->last_sent = now;
     c->run->count.heartbeats++;
-    queue(c);
+    flushed_soon(c);
 }
 
 /* Sends a ping: its pong says the master has read everything before it. */
@@ -397,15 +293,18 @@ void replay_conn_ping(struct replay_conn *c)
     send_frame(c, json_pack("{s:s,s:I}", "type", "ping", "seq", (json_int_t)c->ping_seq));
 }
 
-/* Says bye (joined) and closes once it is out; stops trying otherwise. */
+/* Says bye (joined) and closes once it is out, reading until gantryd
+ * closes (closing with unread input would reset the connection under our
+ * last frames); stops trying otherwise. */
 void replay_conn_leave(struct replay_conn *c)
 {
     if (c->state != CONN_JOINED) {
         if (c->state != CONN_FAILED)
             c->state = CONN_CLOSED;
-        close_fd(c);
+        nd_client_stop(&c->nc, 0);
         return;
     }
     c->state = CONN_LEAVING;
     send_frame(c, json_pack("{s:s,s:s}", "type", "bye", "reason", "done"));
+    nd_client_stop(&c->nc, 1);
 }

@@ -12,6 +12,7 @@
 #include "core/parse.h"
 #include "core/timefmt.h"
 #include "replay/data.h"
+#include "reactor/reactor.h"
 #include "replay/run.h"
 
 #define MAX_REPORTS 10000
@@ -177,9 +178,14 @@ static int replay(const struct replay_data *d)
     struct replay_run run;
     char err[300];
     struct ev_loop *loop = EV_DEFAULT;
+    if (reactor_init(loop) < 0) {
+        fprintf(stderr, "gantry-replay: out of memory\n");
+        return 1;
+    }
     if (replay_run_init(&run, loop, &S, d, err, sizeof(err)) < 0) {
         fprintf(stderr, "gantry-replay: %s\n", err);
         replay_run_free(&run);
+        reactor_shutdown();
         return 2;
     }
     replay_run_start(&run);
@@ -187,6 +193,7 @@ static int replay(const struct replay_data *d)
     summary(d, &run);
     int rc = run.count.samples > 0 ? 0 : 1;
     replay_run_free(&run);
+    reactor_shutdown();
     return rc;
 }
 

@@ -21,6 +21,8 @@
 #define LEAVE_TIMEOUT 2.0
 #define PROGRESS_EVERY 5.0
 #define OUT_HIGH (1u << 20)       /* a host's unsent bytes that hold the replay back */
+#define MAX_FRAME (1u << 20)      /* the longest frame from the master */
+#define MAX_OUTPUT (64u << 20)    /* a host's unsent bytes past which it reconnects */
 
 static void start_leaving(struct replay_run *run);
 
@@ -73,7 +75,7 @@ static void send_time(struct replay_run *run, size_t i)
 static int held_back(const struct replay_run *run)
 {
     for (int i = 0; i < run->nconns; i++)
-        if (run->conns[i].state == CONN_JOINED && run->conns[i].out.len > OUT_HIGH)
+        if (run->conns[i].state == CONN_JOINED && replay_conn_queued(&run->conns[i]) > OUT_HIGH)
             return 1;
     return 0;
 }
@@ -146,7 +148,7 @@ static int settled(const struct replay_conn *c)
 {
     if (c->state == CONN_FAILED || c->state == CONN_CLOSED)
         return 1;
-    return c->pending.len == 0 && (c->state != CONN_JOINED || c->out.len == 0);
+    return c->pending.len == 0 && (c->state != CONN_JOINED || replay_conn_queued(c) == 0);
 }
 
 static int all(const struct replay_run *run, int (*test)(const struct replay_conn *))
@@ -232,17 +234,6 @@ static void house_cb(struct ev_loop *loop, ev_timer *w, int revents)
         replay_conn_keepalive(&run->conns[i]);
 }
 
-/* Before the loop sleeps: write what the connections queued. */
-static void flush_cb(struct ev_loop *loop, ev_prepare *w, int revents)
-{
-    struct replay_run *run = w->data;
-    struct list_node *n;
-    while ((n = list_first(&run->dirty))) {
-        list_unlink(n);
-        replay_conn_flush(container_of(n, struct replay_conn, dirty));
-    }
-}
-
 static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
     struct replay_run *run = w->data;
@@ -252,29 +243,6 @@ static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
     }
     log_info("stopping (again to stop at once)");
     start_leaving(run);
-}
-
-static int resolve(struct replay_run *run, char *err, size_t errlen)
-{
-    struct hostport hp;
-    char why[128], port[8];
-    if (parse_hostport(run->set->master, &hp, why, sizeof(why)) < 0) {
-        snprintf(err, errlen, "--master = '%s': %s", run->set->master, why);
-        return -1;
-    }
-    struct addrinfo hints = {0}, *res;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV;
-    snprintf(port, sizeof(port), "%d", hp.port);
-    int rc = getaddrinfo(hp.host[0] ? hp.host : "127.0.0.1", port, &hints, &res);
-    if (rc != 0) {
-        snprintf(err, errlen, "--master = '%s': %s", run->set->master, gai_strerror(rc));
-        return -1;
-    }
-    memcpy(&run->addr, res->ai_addr, res->ai_addrlen);
-    run->addrlen = res->ai_addrlen;
-    freeaddrinfo(res);
-    return 0;
 }
 
 /* Prepares a run of data (borrowed, as set) on loop: resolves the master's
@@ -288,9 +256,13 @@ int replay_run_init(struct replay_run *run, struct ev_loop *loop,
     run->loop = loop;
     run->set = set;
     run->data = data;
-    list_init(&run->dirty);
-    if (resolve(run, err, errlen) < 0)
+    struct hostport hp;
+    char why[128];
+    if (parse_hostport(set->master, &hp, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "--master = '%s': %s", set->master, why);
         return -1;
+    }
+    nd_client_group_init(&run->grp, "master", MAX_FRAME, MAX_OUTPUT);
     run->conns = calloc((size_t)data->nhosts + 1, sizeof(*run->conns));
     if (!run->conns) {
         snprintf(err, errlen, "out of memory");
@@ -306,11 +278,10 @@ int replay_run_init(struct replay_run *run, struct ev_loop *loop,
     ev_init(&run->deadline, deadline_cb);
     double house = fmin(set->interval, 1.0) / 4;
     ev_timer_init(&run->house, house_cb, house, fmax(house, 0.01));
-    ev_prepare_init(&run->flush, flush_cb);
     ev_signal_init(&run->sigint, signal_cb, SIGINT);
     ev_signal_init(&run->sigterm, signal_cb, SIGTERM);
     run->tick.data = run->deadline.data = run->house.data = run;
-    run->flush.data = run->sigint.data = run->sigterm.data = run;
+    run->sigint.data = run->sigterm.data = run;
     return 0;
 }
 
@@ -321,7 +292,6 @@ void replay_run_start(struct replay_run *run)
     srandom((unsigned)getpid() ^ (unsigned)time_ms(time_wall()));
     run->phase = PHASE_JOINING;
     run->progress_at = ev_now(run->loop);
-    ev_prepare_start(run->loop, &run->flush);
     ev_signal_start(run->loop, &run->sigint);
     ev_signal_start(run->loop, &run->sigterm);
     ev_timer_start(run->loop, &run->house);
@@ -339,7 +309,6 @@ void replay_run_free(struct replay_run *run)
     ev_timer_stop(loop, &run->tick);
     ev_timer_stop(loop, &run->deadline);
     ev_timer_stop(loop, &run->house);
-    ev_prepare_stop(loop, &run->flush);
     ev_signal_stop(loop, &run->sigint);
     ev_signal_stop(loop, &run->sigterm);
     for (int i = 0; i < run->nconns; i++)

@@ -10,6 +10,7 @@
 
 #include "core/buf.h"
 #include "core/list.h"
+#include "proto/client.h"
 #include "replay/data.h"
 
 struct replay_settings {
@@ -39,14 +40,10 @@ struct replay_conn {
     struct replay_run *run;
     int host;                     /* index in the data's hosts */
     enum replay_conn_state state;
-    int fd;
-    ev_io rio, wio;
-    ev_timer timer;               /* reconnect wait, or the welcome deadline */
-    struct buf in, out;
+    struct nd_client nc;          /* the connection, reconnected with backoff */
+    ev_timer timer;               /* the welcome deadline */
     struct buf pending;           /* heartbeats made while not joined */
     unsigned pending_samples;
-    struct list_node dirty;       /* in the run's dirty list while out has bytes */
-    double backoff;
     double keepalive;             /* longest silence, seconds */
     double last_sent;             /* ev_now of the last heartbeat */
     uint64_t seq, ping_seq;
@@ -76,14 +73,11 @@ struct replay_run {
     struct ev_loop *loop;
     const struct replay_settings *set;
     const struct replay_data *data;
-    struct sockaddr_storage addr;
-    socklen_t addrlen;
+    struct listener grp;          /* the hosts' connections */
     struct replay_conn *conns;
     int nconns;
     ev_timer tick, house, deadline;
-    ev_prepare flush;
     ev_signal sigint, sigterm;
-    struct list_node dirty;
     enum replay_phase phase;
     size_t next;                  /* the file time the next tick sends */
     int64_t shift_ms;             /* per pass, with --keep-timestamps */
@@ -102,7 +96,7 @@ int replay_conn_heartbeat(struct replay_conn *c, size_t from, size_t to, int64_t
 void replay_conn_keepalive(struct replay_conn *c);
 void replay_conn_ping(struct replay_conn *c);
 void replay_conn_leave(struct replay_conn *c);
-void replay_conn_flush(struct replay_conn *c);
+size_t replay_conn_queued(const struct replay_conn *c);
 
 /* player.c: what the connections tell the player */
 void replay_run_changed(struct replay_run *run);

@@ -25,4 +25,17 @@ static inline void key_arg(struct resp_cmd *c, const char *prefix, const char *i
     resp_cat(c, prefix, id, suffix);
 }
 
+/* Builds the command that makes the queue's consumer group (and the
+ * stream) when missing: XGROUP CREATE gantry:tasks gantry 0 MKSTREAM. */
+static inline struct resp_cmd *key_group_create(struct resp_cmd *c)
+{
+    resp_str(c, "XGROUP");
+    resp_str(c, "CREATE");
+    resp_str(c, KEY_TASKS);
+    resp_str(c, QUEUE_GROUP);
+    resp_str(c, "0");
+    resp_str(c, "MKSTREAM");
+    return c;
+}
+
 #endif

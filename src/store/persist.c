@@ -33,7 +33,7 @@ static struct {
  * rewrite of the state in memory, so nothing stays lost. */
 static void send_state(enum store_kind kind)
 {
-    if (store_send(kind) == 0 && kind != STORE_TELEMETRY && kind != STORE_GPU)
+    if (store_send(kind) == 0 && (kind == STORE_STATE || kind == STORE_REWRITE))
         P.resync = 1;
 }
 
@@ -340,7 +340,7 @@ static void write_log(const struct cluster_event *ev)
     resp_arg(c, ev->data, ev->len);
     resp_str(c, "ts");
     time_arg(c, ev->now);
-    send_state(STORE_STATE);
+    send_state(STORE_LOG);
 }
 
 static void remove_worker(const struct worker *w)
@@ -458,13 +458,7 @@ static unsigned long rewrite_tasks(void)
  * tasks were written. */
 unsigned long store_persist_rewrite(const char *marker)
 {
-    struct resp_cmd *c = store_cmd();
-    resp_str(c, "XGROUP");
-    resp_str(c, "CREATE");
-    resp_str(c, KEY_TASKS);
-    resp_str(c, QUEUE_GROUP);
-    resp_str(c, "0");
-    resp_str(c, "MKSTREAM");
+    struct resp_cmd *c = key_group_create(store_cmd());
     send_state(STORE_REWRITE);
     P.resync = 0;
     unsigned long tasks = rewrite_tasks();

@@ -333,14 +333,7 @@ static void on_group(redisReply *r, uint64_t gen, uint64_t b)
 
 static void recover(void)
 {
-    struct resp_cmd *c = store_cmd();
-    resp_str(c, "XGROUP");
-    resp_str(c, "CREATE");
-    resp_str(c, KEY_TASKS);
-    resp_str(c, QUEUE_GROUP);
-    resp_str(c, "0");
-    resp_str(c, "MKSTREAM");
-    store_read(c, on_group, V.gen, 0);
+    store_read(key_group_create(store_cmd()), on_group, V.gen, 0);
 }
 
 /* Writes back everything in memory, marked with our mark. */

@@ -107,8 +107,11 @@ static void drop_telemetry(void)
     size_t bound = R.cfg.backlog;
     while (R.crit.len + R.tele.len > bound && R.tele.len) {
         struct entry *e = entry_at(&R.tele, 0);
+        if (e->kind == STORE_LOG)
+            R.st.logs_dropped++;
+        else
+            R.st.telemetry_dropped++;
         buf_consume(&R.tele, entry_size(e));
-        R.st.telemetry_dropped++;
     }
 }
 
@@ -152,7 +155,7 @@ uint64_t store_send(enum store_kind kind)
     }
     if (kind == STORE_STATE)
         R.last_state = seq;
-    if (kind == STORE_TELEMETRY || kind == STORE_GPU) {
+    if (kind == STORE_TELEMETRY || kind == STORE_GPU || kind == STORE_LOG) {
         drop_telemetry();
         if (++R.since_pump >= 512)
             store_pump();
@@ -383,6 +386,7 @@ static void flush(void *ud)
     }
     push_writes();
     buf_shrink(&R.tele, 1 << 20);
+    buf_shrink(&R.crit, 1 << 20);
     run_waiters();
 }
 

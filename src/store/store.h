@@ -42,6 +42,7 @@ struct store_stats {
     enum store_state_id state;
     size_t backlog_bytes, state_bytes, telemetry_bytes;
     unsigned long telemetry_dropped;  /* writes dropped while Redis was away */
+    unsigned long logs_dropped;       /* log writes dropped likewise */
     unsigned long gpu_stale;          /* GPU samples older than the stream's last */
     unsigned long errors;             /* error replies */
     unsigned long reconnects;

@@ -9,7 +9,12 @@
 #include "store/resp.h"
 #include "store/store.h"
 
-enum store_kind { STORE_STATE = 1, STORE_TELEMETRY = 2, STORE_GPU = 3, STORE_REWRITE = 4 };
+/* Task state (never dropped), telemetry and GPU samples and task logs
+ * (dropped oldest first past the backlog bound, counted apart), and the
+ * write-back after a data loss (ahead of everything). */
+enum store_kind {
+    STORE_STATE = 1, STORE_TELEMETRY = 2, STORE_GPU = 3, STORE_REWRITE = 4, STORE_LOG = 5,
+};
 
 typedef void (*store_read_fn)(redisReply *r, uint64_t a, uint64_t b);
 typedef void (*store_decode_fn)(redisReply *r, void (*user)(void), uint64_t a, uint64_t b);

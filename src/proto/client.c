@@ -1,0 +1,285 @@
+/* The agent protocol's client connection (see client.h). */
+#include "client.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "msg.h"
+
+#define BACKOFF_MIN 0.2
+#define BACKOFF_MAX 10.0
+
+static struct conn *live(const struct nd_client *nc)
+{
+    return nc->conn ? conn_find(nc->conn) : NULL;
+}
+
+/* Exponential backoff with full jitter: the wait grows from backoff_min
+ * doubling up to backoff_max, each drawn between half and all of it, so
+ * many clients do not come back in lockstep. */
+static void schedule_retry(struct nd_client *nc)
+{
+    double wait = nc->backoff * (0.5 + 0.5 * (double)random() / RAND_MAX);
+    nc->backoff = nc->backoff * 2 > nc->backoff_max ? nc->backoff_max : nc->backoff * 2;
+    ev_timer_stop(reactor_loop(), &nc->retry);
+    ev_timer_set(&nc->retry, wait, 0.);
+    ev_timer_start(reactor_loop(), &nc->retry);
+}
+
+static void gone(struct nd_client *nc, const char *why, int was_up)
+{
+    nc->conn = 0;
+    nc->up = 0;
+    nc->scanned = 0;
+    nc->why = NULL;
+    if (nc->ops->on_down)
+        nc->ops->on_down(nc, why, was_up);
+    if (!nc->stopped)
+        schedule_retry(nc);
+}
+
+static void dial(struct nd_client *nc)
+{
+    char err[256];
+    struct conn *c = conn_dial(nc->grp, nc->addr, nc, err, sizeof(err));
+    if (!c) {
+        gone(nc, err, 0);
+        return;
+    }
+    nc->conn = c->id;
+}
+
+static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct nd_client *nc = w->data;
+    if (!nc->stopped && !nc->conn)
+        dial(nc);
+}
+
+static void client_on_connect(struct conn *c, int err)
+{
+    struct nd_client *nc = c->ud;
+    if (!nc)
+        return;
+    if (err) {
+        nc->why = strerror(err);
+        return;                   /* closed next: on_close reports it */
+    }
+    nc->up = 1;
+    if (nc->ops->on_up)
+        nc->ops->on_up(nc);
+}
+
+/* Splits input into lines; each complete line is one frame. */
+static ssize_t client_on_data(struct conn *c, const char *p, size_t n)
+{
+    struct nd_client *nc = c->ud;
+    size_t off = 0;
+    if (!nc)
+        return (ssize_t)n;
+    size_t max = c->ls->in_max;
+    while (off < n && !conn_closing(c) && nc->conn == c->id) {
+        const char *nl = memchr(p + off + nc->scanned, '\n', n - off - nc->scanned);
+        if (!nl) {
+            nc->scanned = n - off;
+            return (ssize_t)off;
+        }
+        size_t len = (size_t)(nl - (p + off));
+        nc->scanned = 0;
+        size_t flen = len && p[off + len - 1] == '\r' ? len - 1 : len;
+        if (flen && flen < max)
+            nc->ops->on_frame(nc, p + off, flen);
+        off += len + 1;
+    }
+    return (ssize_t)n;
+}
+
+static void client_on_overflow(struct conn *c)
+{
+    struct nd_client *nc = c->ud;
+    if (nc)
+        nc->why = "a frame from the master is too long";
+    conn_close(c);
+}
+
+static void client_on_eof(struct conn *c)
+{
+    struct nd_client *nc = c->ud;
+    if (nc && !nc->why)
+        nc->why = "the master closed the connection";
+    conn_close(c);
+}
+
+static void client_on_close(struct conn *c)
+{
+    struct nd_client *nc = c->ud;
+    if (!nc || nc->conn != c->id)
+        return;
+    gone(nc, nc->why ? nc->why : "the connection was lost", nc->up);
+}
+
+static void client_on_drain(struct conn *c)
+{
+    struct nd_client *nc = c->ud;
+    if (nc && nc->conn == c->id && nc->ops->on_drain)
+        nc->ops->on_drain(nc);
+}
+
+static const struct conn_proto client_proto = {
+    .name = "master",
+    .on_data = client_on_data,
+    .on_overflow = client_on_overflow,
+    .on_close = client_on_close,
+    .on_eof = client_on_eof,
+    .on_drain = client_on_drain,
+    .on_connect = client_on_connect,
+};
+
+/* Prepares a group for clients' connections: frames up to max_frame
+ * bytes in, at most max_output bytes queued out (past it a connection is
+ * closed, and made again). */
+void nd_client_group_init(struct listener *grp, const char *name, size_t max_frame,
+                          size_t max_output)
+{
+    listener_group_init(grp, name, &client_proto, max_frame + 1, max_output);
+}
+
+/* Sets up nc for the master at addr; nothing starts yet. */
+void nd_client_init(struct nd_client *nc, struct listener *grp, const char *addr,
+                    const struct nd_client_ops *ops, void *ud)
+{
+    memset(nc, 0, sizeof(*nc));
+    nc->grp = grp;
+    nc->ops = ops;
+    nc->ud = ud;
+    snprintf(nc->addr, sizeof(nc->addr), "%s", addr);
+    nc->backoff_min = nc->backoff = BACKOFF_MIN;
+    nc->backoff_max = BACKOFF_MAX;
+    ev_init(&nc->retry, retry_cb);
+    nc->retry.data = nc;
+}
+
+/* Connects after `after` seconds (0: on the next loop turn), and keeps
+ * reconnecting until stopped. */
+void nd_client_start(struct nd_client *nc, double after)
+{
+    nc->stopped = 0;
+    ev_timer_stop(reactor_loop(), &nc->retry);
+    ev_timer_set(&nc->retry, after, 0.);
+    ev_timer_start(reactor_loop(), &nc->retry);
+}
+
+/* Stops for good, and no retry follows. With after_flush the connection
+ * closes once what is queued is written and the master has closed its
+ * side (on_down tells); without, it closes now and nothing more is heard
+ * of it (nc may be freed after this). */
+void nd_client_stop(struct nd_client *nc, int after_flush)
+{
+    nc->stopped = 1;
+    ev_timer_stop(reactor_loop(), &nc->retry);
+    struct conn *c = live(nc);
+    if (c && after_flush) {
+        conn_linger_close(c);
+        return;
+    }
+    if (c) {
+        c->ud = NULL;
+        conn_close(c);
+    }
+    nc->conn = 0;
+    nc->up = 0;
+}
+
+/* Closes the connection now (it is made again after the backoff). */
+void nd_client_drop(struct nd_client *nc, const char *why)
+{
+    struct conn *c = live(nc);
+    if (c) {
+        nc->why = why;
+        conn_close(c);
+    }
+}
+
+/* The master welcomed us: the next loss starts the backoff afresh. */
+void nd_client_backoff_reset(struct nd_client *nc)
+{
+    nc->backoff = nc->backoff_min;
+}
+
+/* The output buffer of the connection when it is up (frames go after
+ * what is queued; then nd_client_flush_soon), else NULL. */
+struct buf *nd_client_out(struct nd_client *nc)
+{
+    struct conn *c = live(nc);
+    return c && nc->up && !conn_closing(c) ? conn_out(c) : NULL;
+}
+
+/* Writes what was framed into nd_client_out before the loop sleeps. */
+void nd_client_flush_soon(struct nd_client *nc)
+{
+    struct conn *c = live(nc);
+    if (c) {
+        conn_flush_soon(c);
+        if (conn_pending_bytes(c) > c->ls->out_max) {
+            nc->why = "the master does not read what we send";
+            conn_close(c);
+        }
+    }
+}
+
+/* Sends frame (taken) when connected. Returns 0, or -1 when not. */
+int nd_client_send(struct nd_client *nc, json_t *frame)
+{
+    struct buf *out = nd_client_out(nc);
+    if (!out) {
+        json_decref(frame);
+        return -1;
+    }
+    if (msg_frame(out, frame) < 0)
+        return -1;
+    nd_client_flush_soon(nc);
+    return 0;
+}
+
+/* Returns the bytes queued for the master and not yet written. */
+size_t nd_client_queued(const struct nd_client *nc)
+{
+    struct conn *c = live(nc);
+    return c ? conn_pending_bytes(c) : 0;
+}
+
+/* Returns non-zero while more than bound bytes wait for the master. */
+int nd_client_congested(const struct nd_client *nc, size_t bound)
+{
+    return nd_client_queued(nc) > bound;
+}
+
+/* Asks for on_drain once everything queued is written. */
+void nd_client_want_drain(struct nd_client *nc)
+{
+    struct conn *c = live(nc);
+    if (c)
+        conn_want_drain(c);
+}
+
+/* Writes what is queued, waiting up to `seconds` for the socket (at exit:
+ * the loop will not turn again). */
+void nd_client_flush_wait(struct nd_client *nc, double seconds)
+{
+    struct conn *c;
+    for (int i = 0; i < (int)(seconds * 1000); i++) {
+        if (!(c = live(nc)) || conn_pending_bytes(c) == 0)
+            return;
+        conn_flush_now(c);
+        if ((c = live(nc)) && conn_pending_bytes(c)) {
+            struct pollfd p = {c->fd, POLLOUT, 0};
+            poll(&p, 1, 1);
+        }
+    }
+}

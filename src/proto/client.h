@@ -1,0 +1,61 @@
+/* The client side of the agent protocol, shared by gantry-agent and
+ * gantry-replay: one NDJSON connection to the master over the reactor's
+ * dialled connections (the same buffers, bounds and flush as gantryd's
+ * own connections), reconnected with exponential backoff and jitter while
+ * it is not stopped. What is said on it (hello, heartbeats, tasks) is the
+ * caller's. */
+#ifndef GANTRY_PROTO_CLIENT_H
+#define GANTRY_PROTO_CLIENT_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "reactor/reactor.h"
+
+struct nd_client;
+
+struct nd_client_ops {
+    /* Connected: send hello. */
+    void (*on_up)(struct nd_client *nc);
+    /* One frame (a line without its newline). */
+    void (*on_frame)(struct nd_client *nc, const char *p, size_t n);
+    /* The connection failed or went (was_up: it had been up); a retry is
+     * scheduled unless the client is stopped. */
+    void (*on_down)(struct nd_client *nc, const char *why, int was_up);
+    /* Output waited for the master and is all written now (after
+     * nd_client_want_drain). */
+    void (*on_drain)(struct nd_client *nc);
+};
+
+struct nd_client {
+    struct listener *grp;         /* its connections' group (may be shared) */
+    const struct nd_client_ops *ops;
+    void *ud;
+    char addr[128];
+    uint64_t conn;                /* the connection's id, 0 when there is none */
+    int up;                       /* connected (not still dialling) */
+    size_t scanned;               /* bytes of a partial frame already searched */
+    const char *why;              /* why the connection is about to go */
+    ev_timer retry;
+    double backoff, backoff_min, backoff_max;
+    int stopped;
+};
+
+void nd_client_group_init(struct listener *grp, const char *name, size_t max_frame,
+                          size_t max_output);
+void nd_client_init(struct nd_client *nc, struct listener *grp, const char *addr,
+                    const struct nd_client_ops *ops, void *ud);
+void nd_client_start(struct nd_client *nc, double after);
+void nd_client_stop(struct nd_client *nc, int after_flush);
+int nd_client_send(struct nd_client *nc, json_t *frame);
+struct buf *nd_client_out(struct nd_client *nc);
+void nd_client_flush_soon(struct nd_client *nc);
+void nd_client_flush_wait(struct nd_client *nc, double seconds);
+int nd_client_congested(const struct nd_client *nc, size_t bound);
+size_t nd_client_queued(const struct nd_client *nc);
+void nd_client_want_drain(struct nd_client *nc);
+void nd_client_drop(struct nd_client *nc, const char *why);
+void nd_client_backoff_reset(struct nd_client *nc);
+
+#endif
