@@ -241,6 +241,14 @@ int pubsub_error(struct client *cl, const char *code, const char *msg)
     return -1;
 }
 
+static void on_drain(struct ws_client *ws)
+{
+    struct client *cl = ws_owner(ws);
+    struct list_node *pos;
+    list_for_each(pos, &cl->subs)
+        pubsub_seed_drained(container_of(pos, struct sub, by_client));
+}
+
 static void on_close(struct ws_client *ws)
 {
     struct client *cl = ws_owner(ws);
@@ -275,7 +283,8 @@ int pubsub_register(void)
 /* Starts streaming cl's changes to subscribers. Returns 0 or -1. */
 int pubsub_init(struct cluster *cl, const struct ws_limits *lim)
 {
-    static const struct ws_handlers h = {.on_text = pubsub_on_text, .on_close = on_close};
+    static const struct ws_handlers h = {.on_text = pubsub_on_text, .on_close = on_close,
+                                         .on_drain = on_drain};
     pubsub.cl = cl;
     for (int t = 0; t < NTOPICS; t++)
         list_init(&pubsub.all[t]);

@@ -92,6 +92,7 @@ void pubsub_on_text(struct ws_client *ws, const char *msg, size_t len);
 void pubsub_task_end(const struct task *t);
 int pubsub_routes_register(void);
 void pubsub_seed_changed(const struct cluster_event *ev);
+void pubsub_seed_drained(struct sub *s);
 int pubsub_seed_init(void);
 void pubsub_seed_shutdown(void);
 int pubsub_seed_register(void);

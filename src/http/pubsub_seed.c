@@ -5,7 +5,8 @@
  * once before the loop sleeps: however many heartbeats arrived, a client
  * gets one message per turn, and every client gets the same bytes. A
  * worker unregistered meanwhile is sent as null (delete it from the map).
- * A client that fell behind (a map dropped) gets the whole map next. */
+ * A client that fell behind (a map dropped) gets the whole map as soon as
+ * it has read what it owed (or with the next change). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,11 +111,24 @@ static const struct buf *whole_map(void)
     return &seed.whole;
 }
 
+/* Sends msg to s, or notes that s must get the whole map next. */
+static void send_shared(struct sub *s, struct rbuf *msg)
+{
+    s->resync = !msg || ws_send_shared(s->cl->ws, msg) == 1;
+}
+
+/* Sends a map client the map of this turn's changes (ud: that message,
+ * shared by every client), or the whole map when it fell behind. */
 static void send_map(struct sub *s, void *ud)
 {
-    const struct buf *b = s->resync ? whole_map() : ud;
-    s->resync = 0;
-    pubsub_deliver(s, buf_start(b), b->len, 0, 0);
+    if (!s->resync) {
+        send_shared(s, ud);
+        return;
+    }
+    const struct buf *b = whole_map();
+    struct rbuf *msg = ws_message(buf_start(b), b->len);
+    send_shared(s, msg);
+    rbuf_unref(msg);
 }
 
 static void send_one(struct sub *s, void *ud)
@@ -125,7 +139,22 @@ static void send_one(struct sub *s, void *ud)
         return;                 /* a map client: it had the whole map */
     const char *text = object_of(d->id, &len);
     if (text)
-        pubsub_deliver(s, text, len, 0, 0);
+        s->resync = ws_send(s->cl->ws, text, len) == 1;
+}
+
+/* A client caught up on what it owed: one that lost a map (or an object)
+ * meanwhile gets the whole map (or the object) now. */
+void pubsub_seed_drained(struct sub *s)
+{
+    struct dirty one;
+    if (s->topic != TOPIC_SEED || !s->resync)
+        return;
+    snprintf(one.id, sizeof(one.id), "%s", s->key);
+    if (s->bucket)
+        send_one(s, &one);
+    else
+        send_map(s, NULL);
+    buf_reset(&seed.whole);
 }
 
 /* Before the loop sleeps: one map of this turn's changes to every map
@@ -143,7 +172,9 @@ static void flush(void *ud)
         add_entry(&seed.delta, d->id, text, len);
     }
     buf_append_str(&seed.delta, "}");
-    pubsub_visit(TOPIC_SEED, NULL, send_map, &seed.delta);
+    struct rbuf *delta = ws_message(buf_start(&seed.delta), seed.delta.len);
+    pubsub_visit(TOPIC_SEED, NULL, send_map, delta);
+    rbuf_unref(delta);
     while (!list_empty(&seed.list)) {
         struct dirty *d = container_of(list_first(&seed.list), struct dirty, link);
         pubsub_visit(TOPIC_SEED, d->id, send_one, d);
