@@ -5,6 +5,7 @@ one dict; and the GPU pipeline's subscription on /ws, answered with
 telemetry_update messages carrying only the requested metrics."""
 import json
 import os
+import re
 import socket
 import subprocess
 import time
@@ -164,3 +165,40 @@ def test_pipeline_subscription_gets_only_the_requested_metrics_of_its_gpu(gantry
     assert json.loads(c.recv())["type"] == "subscribed"
     assert json.loads(c.recv())["type"] == "snapshot"
     s.close()
+
+
+def test_a_map_client_that_falls_behind_gets_maps_only_then_the_whole_map(gantryd_factory):
+    """A dashboard that stops reading for a while: what it missed is dropped
+    (never a {"type":"lagged"} notice, which would land in its map), and
+    once it reads again a whole map puts it right."""
+    g = gantryd_factory(conf={"http": {"ws_queue": "8KiB", "ws_ping_interval": "1h"},
+                              "agents": {"heartbeat_timeout": "10s"}, "log": {"level": "warn"}})
+    load = subprocess.Popen([os.path.join(BUILD, "hbload"), "--master", g.agent_addr, "--agents",
+                             "40", "--interval", "50ms", "--duration", "5s", "--gpus", "4", "--no-ack"],
+                            stdout=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: requests.get(g.url + "/health").json()["active_workers"] == 40, 10)
+        slow = websocket.WebSocket(sockopt=((socket.SOL_SOCKET, socket.SO_RCVBUF, 4096),))
+        slow.connect(f"ws://127.0.0.1:{g.http_port}/ws/telemetry", timeout=10)
+        state = json.loads(slow.recv())
+        time.sleep(1.2)                   # not reading, while 40 workers beat
+        dropped = int(re.search(r"^gantry_websocket_dropped_total (\d+)",
+                                requests.get(g.url + "/metrics").text, re.M).group(1))
+        assert dropped > 0
+        while load.poll() is None:        # reading again until the load ends
+            m = json.loads(slow.recv())
+            assert "type" not in m        # maps only, never a notice
+            state.update(m)
+    finally:
+        load.wait(30)
+    slow.settimeout(0.5)
+
+    def settled():
+        try:
+            end = time.monotonic() + 2
+            while time.monotonic() < end:
+                state.update(json.loads(slow.recv()))
+        except websocket.WebSocketTimeoutException:
+            pass
+        return state == requests.get(g.url + "/telemetry", timeout=5).json()
+    wait_until(settled, 20, interval=0, what="the map to equal GET /telemetry")
