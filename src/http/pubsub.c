@@ -46,6 +46,7 @@ void pubsub_sub_free(struct sub *s)
 {
     list_unlink(&s->by_client);
     list_unlink(&s->by_key);
+    list_unlink(&s->resync_link);
     if (s->bucket && list_empty(&s->bucket->subs)) {
         dict_remove(&pubsub.buckets, &s->bucket->node);
         free(s->bucket);

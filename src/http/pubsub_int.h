@@ -43,6 +43,7 @@ struct sub {
     int close_at_end;             /* /ws/tasks/{id}/logs closes after "end" */
     int catching_up;              /* history on its way: hold live messages */
     int resync;                   /* a map was dropped: send the whole map next */
+    struct list_node resync_link; /* in the seed streams' list of subs to resend to */
     struct buf held;              /* [ms][seq][len][bytes] */
     char key[KEY_MAX];
 };

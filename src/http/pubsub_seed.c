@@ -24,6 +24,7 @@ struct dirty {
 static struct {
     struct dict index;            /* worker id -> struct dirty */
     struct list_node list;        /* in the order they changed */
+    struct list_node resync;      /* subs that caught up after losing a message */
     struct buf delta, whole;      /* the maps of this turn */
 } seed;
 
@@ -143,18 +144,26 @@ static void send_one(struct sub *s, void *ud)
 }
 
 /* A client caught up on what it owed: one that lost a map (or an object)
- * meanwhile gets the whole map (or the object) now. */
+ * meanwhile gets the whole map (or the object) before the loop sleeps. */
 void pubsub_seed_drained(struct sub *s)
 {
-    struct dirty one;
-    if (s->topic != TOPIC_SEED || !s->resync)
-        return;
-    snprintf(one.id, sizeof(one.id), "%s", s->key);
-    if (s->bucket)
-        send_one(s, &one);
-    else
-        send_map(s, NULL);
-    buf_reset(&seed.whole);
+    if (s->topic == TOPIC_SEED && s->resync && !list_linked(&s->resync_link))
+        list_insert_tail(&seed.resync, &s->resync_link);
+}
+
+/* Sends what the clients that caught up lost. */
+static void resend(void)
+{
+    while (!list_empty(&seed.resync)) {
+        struct sub *s = container_of(list_first(&seed.resync), struct sub, resync_link);
+        struct dirty one;
+        list_unlink(&s->resync_link);
+        snprintf(one.id, sizeof(one.id), "%s", s->key);
+        if (s->bucket)
+            send_one(s, &one);
+        else
+            send_map(s, NULL);
+    }
 }
 
 /* Before the loop sleeps: one map of this turn's changes to every map
@@ -162,8 +171,11 @@ void pubsub_seed_drained(struct sub *s)
 static void flush(void *ud)
 {
     (void)ud;
-    if (list_empty(&seed.list))
+    resend();
+    if (list_empty(&seed.list)) {
+        buf_reset(&seed.whole);
         return;
+    }
     struct list_node *pos;
     list_for_each(pos, &seed.list) {
         const struct dirty *d = container_of(pos, struct dirty, link);
@@ -230,6 +242,7 @@ int pubsub_seed_init(void)
 {
     dict_init(&seed.index, dirty_match);
     list_init(&seed.list);
+    list_init(&seed.resync);
     return reactor_add_hook(flush, NULL);
 }
 
