@@ -56,8 +56,12 @@ int api_reply_list(struct http_req *req, json_t *data, size_t total, size_t offs
 #define API_GPU_PAGE 10000L
 #define API_WORKER_PAGE 10000L
 int api_fleet(struct http_req *req, struct fleet *f);
-int api_reply_gpus(struct http_req *req, const struct worker_gpu *const *gpus, size_t n,
-                   long limit, long offset);
+typedef json_t *(*api_item_fn)(const struct fleet *f, size_t i);
+int api_reply_items(struct http_req *req, const struct fleet *f, api_item_fn item, size_t first,
+                    size_t n, long limit, long offset);
+json_t *api_item_gpu(const struct fleet *f, size_t i);
+json_t *api_item_host(const struct fleet *f, size_t i);
+json_t *api_item_cluster(const struct fleet *f, size_t i);
 int api_reply_gpu(struct http_req *req, const struct worker_gpu *g, uint16_t mask);
 int api_clusters_register(void);
 int swagger_register(void);

@@ -51,12 +51,9 @@ static int get_clusters(struct http_req *req)
     struct fleet f;
     if (api_query_page(req, API_GPU_PAGE, API_GPU_PAGE, &limit, &offset) < 0 || api_fleet(req, &f) < 0)
         return 0;
-    struct fleet_page p = fleet_page(f.nclusters, (size_t)offset, (size_t)limit);
-    json_t *data = json_array();
-    for (size_t i = p.first; i < p.first + p.count; i++)
-        json_array_append_new(data, view_cluster(&f.clusters[i]));
+    int rc = api_reply_items(req, &f, api_item_cluster, 0, f.nclusters, limit, offset);
     fleet_free(&f);
-    return api_reply_list(req, data, p.total, (size_t)offset);
+    return rc;
 }
 
 /* GET /api/v1/clusters/{cluster_id} */
@@ -88,12 +85,9 @@ static int get_cluster_hosts(struct http_req *req)
     struct place p;
     if (api_query_page(req, API_GPU_PAGE, API_GPU_PAGE, &limit, &offset) < 0 || resolve(req, 1, &p) < 0)
         return 0;
-    struct fleet_page pg = fleet_page(p.c->nhosts, (size_t)offset, (size_t)limit);
-    json_t *data = json_array();
-    for (size_t i = pg.first; i < pg.first + pg.count; i++)
-        json_array_append_new(data, view_host(&p.f.hosts[p.c->first_host + i]));
+    int rc = api_reply_items(req, &p.f, api_item_host, p.c->first_host, p.c->nhosts, limit, offset);
     fleet_free(&p.f);
-    return api_reply_list(req, data, pg.total, (size_t)offset);
+    return rc;
 }
 
 /* GET /api/v1/clusters/{cluster_id}/hosts/{host_id}: the host and its GPUs. */
@@ -118,7 +112,7 @@ static int get_cluster_host_gpus(struct http_req *req)
     struct place p;
     if (api_query_page(req, API_GPU_PAGE, API_GPU_PAGE, &limit, &offset) < 0 || resolve(req, 2, &p) < 0)
         return 0;
-    int rc = api_reply_gpus(req, p.f.gpus + p.h->first_gpu, p.h->ngpus, limit, offset);
+    int rc = api_reply_items(req, &p.f, api_item_gpu, p.h->first_gpu, p.h->ngpus, limit, offset);
     fleet_free(&p.f);
     return rc;
 }

@@ -19,15 +19,34 @@ int api_fleet(struct http_req *req, struct fleet *f)
     return -1;
 }
 
-/* Replies the page [offset, offset + limit) of gpus[0..n). */
-int api_reply_gpus(struct http_req *req, const struct worker_gpu *const *gpus, size_t n,
-                   long limit, long offset)
+/* Replies the page [offset, offset + limit) of the n items of f from
+ * first on, item() making each. */
+int api_reply_items(struct http_req *req, const struct fleet *f, api_item_fn item, size_t first,
+                    size_t n, long limit, long offset)
 {
     struct fleet_page p = fleet_page(n, (size_t)offset, (size_t)limit);
     json_t *data = json_array();
     for (size_t i = p.first; i < p.first + p.count; i++)
-        json_array_append_new(data, view_gpu(gpus[i]));
+        json_array_append_new(data, item(f, first + i));
     return api_reply_list(req, data, p.total, (size_t)offset);
+}
+
+/* Items of the fleet's lists, for api_reply_items. */
+json_t *api_item_gpu(const struct fleet *f, size_t i)
+{
+    return view_gpu(f->gpus[i]);
+}
+
+/* See api_item_gpu. */
+json_t *api_item_host(const struct fleet *f, size_t i)
+{
+    return view_host(&f->hosts[i]);
+}
+
+/* See api_item_gpu. */
+json_t *api_item_cluster(const struct fleet *f, size_t i)
+{
+    return view_cluster(&f->clusters[i]);
 }
 
 /* GET /api/v1/gpus?limit=&offset=&hostname= : every GPU by default (up to
@@ -43,9 +62,8 @@ static int get_gpus(struct http_req *req)
     if (api_query_page(req, API_GPU_PAGE, API_GPU_PAGE, &limit, &offset) < 0 || api_fleet(req, &f) < 0)
         return 0;
     const struct fleet_host *h = has_host ? fleet_find_host(&f, NULL, host) : NULL;
-    int rc = has_host && !h ? api_reply_list(req, json_array(), 0, (size_t)offset)
-             : h ? api_reply_gpus(req, f.gpus + h->first_gpu, h->ngpus, limit, offset)
-                 : api_reply_gpus(req, f.gpus, f.ngpus, limit, offset);
+    int rc = api_reply_items(req, &f, api_item_gpu, h ? h->first_gpu : 0,
+                             h ? h->ngpus : has_host ? 0 : f.ngpus, limit, offset);
     fleet_free(&f);
     return rc;
 }
@@ -97,12 +115,9 @@ static int get_hosts(struct http_req *req)
     struct fleet f;
     if (api_query_page(req, API_GPU_PAGE, API_GPU_PAGE, &limit, &offset) < 0 || api_fleet(req, &f) < 0)
         return 0;
-    struct fleet_page p = fleet_page(f.nhosts, (size_t)offset, (size_t)limit);
-    json_t *data = json_array();
-    for (size_t i = p.first; i < p.first + p.count; i++)
-        json_array_append_new(data, view_host(&f.hosts[i]));
+    int rc = api_reply_items(req, &f, api_item_host, 0, f.nhosts, limit, offset);
     fleet_free(&f);
-    return api_reply_list(req, data, p.total, (size_t)offset);
+    return rc;
 }
 
 /* GET /api/v1/hosts/{hostname}/gpus?limit=&offset= */
@@ -113,7 +128,7 @@ static int get_host_gpus(struct http_req *req)
     if (api_query_page(req, API_GPU_PAGE, API_GPU_PAGE, &limit, &offset) < 0 || api_fleet(req, &f) < 0)
         return 0;
     const struct fleet_host *h = fleet_find_host(&f, NULL, req->params[0]);
-    int rc = h ? api_reply_gpus(req, f.gpus + h->first_gpu, h->ngpus, limit, offset)
+    int rc = h ? api_reply_items(req, &f, api_item_gpu, h->first_gpu, h->ngpus, limit, offset)
                : http_reply_error(req, 404, "HOST_NOT_FOUND", "no GPUs on host %s", req->params[0]);
     fleet_free(&f);
     return rc;

@@ -47,6 +47,22 @@ def test_workers_and_telemetry_times_are_unix_seconds(gantryd_factory, agent_fac
     assert isinstance(requests.get(g.url + "/api/workers/a1").json()["last_heartbeat"], str)
 
 
+def merge_until_equal(g, c, state):
+    """Merges the maps c sends into state until, the cluster being quiet,
+    state is GET /telemetry."""
+    c.settimeout(0.3)
+
+    def settled():
+        try:
+            end = time.monotonic() + 2
+            while time.monotonic() < end:
+                state.update(json.loads(c.recv()))
+        except websocket.WebSocketTimeoutException:
+            pass
+        return state == requests.get(g.url + "/telemetry", timeout=5).json()
+    wait_until(settled, 20, interval=0, what="the merged map to equal GET /telemetry")
+
+
 def test_ws_telemetry_maps_merge_into_get_telemetry(gantryd_factory, agent_factory):
     """A dashboard's loop: merge every message into a dict; once the
     cluster is quiet, the dict is GET /telemetry."""
@@ -67,17 +83,7 @@ def test_ws_telemetry_maps_merge_into_get_telemetry(gantryd_factory, agent_facto
     assert "late" in state and any(set(d) < set(state) for d in deltas)
     for a in agents:                      # quiet: the agents go, the workers go offline
         a.stop()
-    c.settimeout(0.3)
-
-    def settled():
-        try:
-            end = time.monotonic() + 2
-            while time.monotonic() < end:
-                state.update(json.loads(c.recv()))
-        except websocket.WebSocketTimeoutException:
-            pass
-        return state == requests.get(g.url + "/telemetry", timeout=5).json()
-    wait_until(settled, 15, interval=0, what="the merged map to equal GET /telemetry")
+    merge_until_equal(g, c, state)
     assert not any(w["is_active"] for w in state.values())
 
 def test_ws_telemetry_of_one_worker_sends_its_object(gantryd_factory, agent_factory):
@@ -191,14 +197,4 @@ def test_a_map_client_that_falls_behind_gets_maps_only_then_the_whole_map(gantry
             state.update(m)
     finally:
         load.wait(30)
-    slow.settimeout(0.5)
-
-    def settled():
-        try:
-            end = time.monotonic() + 2
-            while time.monotonic() < end:
-                state.update(json.loads(slow.recv()))
-        except websocket.WebSocketTimeoutException:
-            pass
-        return state == requests.get(g.url + "/telemetry", timeout=5).json()
-    wait_until(settled, 20, interval=0, what="the map to equal GET /telemetry")
+    merge_until_equal(g, slow, state)
