@@ -68,19 +68,40 @@ $(BUILD)/obj/%.o: %.c
 	@$(if $(Q),echo "  CC    $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# The interactive API documentation (/swagger/) runs Swagger UI, npm's
+# swagger-ui-dist at a pinned version: scripts/swagger_ui.sh fetches it once
+# (npm pack) into build/cache/, checks it against this sha512 and unpacks
+# the two files the page needs; it is never copied into the repository, and
+# with the cache present the build needs no network.
+SWAGGER_UI_VERSION := 5.35.0
+SWAGGER_UI_SHA512 := U06rpMtW9V3XPGOBeamTUSr0Z09jMX4IJuANpE/EZbAhw0G8CgwrzU4YmXkn/h0wCDNsXdGarTNNHC3sU8yVUQ==
+SWAGGER_UI_CACHE ?= build/cache
+SWAGGER_UI_DIR := $(SWAGGER_UI_CACHE)/swagger-ui-dist-$(SWAGGER_UI_VERSION)
+SWAGGER_UI_LIBS := $(SWAGGER_UI_DIR)/swagger-ui-bundle.js $(SWAGGER_UI_DIR)/swagger-ui.css
+$(SWAGGER_UI_LIBS) &: scripts/swagger_ui.sh
+	$(Q)sh scripts/swagger_ui.sh $(SWAGGER_UI_VERSION) $(SWAGGER_UI_SHA512) $(SWAGGER_UI_CACHE)
+
 # Files embedded in gantryd, as one generated C table: the console
 # (src/http/ui/) and the chart library it uses, read from Debian's
-# libjs-dygraphs at build time, never copied into the repository.
+# libjs-dygraphs at build time, never copied into the repository; the
+# API documentation page (src/http/swagger/) and Swagger UI.
 DYGRAPHS ?= /usr/share/javascript/dygraphs
-UI_SRCS := $(sort $(wildcard src/http/ui/*.*))
-UI_LIBS := $(DYGRAPHS)/dygraph.min.js $(DYGRAPHS)/dygraph.min.css
-GEN_http := $(BUILD)/obj/gen/ui_assets.o
-$(BUILD)/obj/gen/ui_assets.c: $(UI_SRCS) $(UI_LIBS) src/http/ui scripts/embed_assets.sh
+UI_SRCS := $(sort $(wildcard src/http/ui/*.* src/http/swagger/*.*))
+UI_LIBS := $(DYGRAPHS)/dygraph.min.js $(DYGRAPHS)/dygraph.min.css $(SWAGGER_UI_LIBS)
+GEN_http := $(BUILD)/obj/gen/ui_assets.o $(BUILD)/obj/gen/openapi_data.o
+$(BUILD)/obj/gen/openapi_data.c: src/http/openapi.json scripts/embed.sh
+	@mkdir -p $(dir $@)
+	$(Q)sh scripts/embed.sh $< openapi_data > $@.tmp
+	$(Q)mv $@.tmp $@
+$(BUILD)/obj/gen/ui_assets.c: $(UI_SRCS) $(UI_LIBS) src/http/ui src/http/swagger scripts/embed_assets.sh
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  EMBED $(words $(UI_SRCS) $(UI_LIBS)) files")
 	$(Q)sh scripts/embed_assets.sh $(foreach f,$(UI_SRCS) $(UI_LIBS),$(notdir $(f))=$(f)) > $@.tmp
 	$(Q)mv $@.tmp $@
-$(BUILD)/obj/gen/ui_assets.o: $(BUILD)/obj/gen/ui_assets.c
+# The folder is a prerequisite (a file added or removed changes its time);
+# it is never made, least of all from src/http/ui.c by make's built-in rule.
+src/http/ui src/http/swagger: ;
+$(BUILD)/obj/gen/%.o: $(BUILD)/obj/gen/%.c
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 define archive_rule

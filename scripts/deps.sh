@@ -15,6 +15,9 @@ packages=(
   prometheus
   procps curl netcat-openbsd
 )
+# npm fetches the pinned Swagger UI at build time (the Makefile) and the
+# OpenAPI linter in the tests; a Node.js that ships its own npm will do.
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 case "${1:-}" in
   --bench) packages+=(wrk nginx-light valgrind) ;;
   --fuzz) packages+=(clang libclang-rt-14-dev) ;;

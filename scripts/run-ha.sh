@@ -16,10 +16,10 @@ master=$(pick_port "${REDIS_PORT:-6390}")
 replica=$(pick_port $((master + 1)))
 
 mkdir -p "$var/master" "$var/replica"
-redis-server --port "$master" --bind 127.0.0.1 --dir "$var/master" --appendonly yes --save "" \
+setsid redis-server --port "$master" --bind 127.0.0.1 --dir "$var/master" --appendonly yes --save "" \
   --repl-diskless-sync-delay 0 --logfile "$var/master/redis.log" &
 pids+=($!)
-redis-server --port "$replica" --bind 127.0.0.1 --dir "$var/replica" --appendonly yes --save "" \
+setsid redis-server --port "$replica" --bind 127.0.0.1 --dir "$var/replica" --appendonly yes --save "" \
   --replicaof 127.0.0.1 "$master" --logfile "$var/replica/redis.log" &
 pids+=($!)
 for _ in $(seq 50); do redis-cli -p "$master" ping >/dev/null 2>&1 && break; sleep 0.1; done
@@ -38,7 +38,7 @@ sentinel monitor gantry 127.0.0.1 $master 2
 sentinel down-after-milliseconds gantry 2000
 sentinel failover-timeout gantry 10000
 CONF
-  redis-sentinel "$var/sentinel$n/sentinel.conf" &
+  setsid redis-sentinel "$var/sentinel$n/sentinel.conf" &
   pids+=($!)
   sentinels+=("127.0.0.1:$port")
 done
@@ -49,7 +49,7 @@ for n in 1 2 3; do
   http=$(pick_port $((8080 + n - 1)))
   listen=$(pick_port $((7070 + n - 1)))
   mkdir -p "$var/gantryd$n"
-  "$build/gantryd" --config conf/gantry.conf --redis "$url" --http "127.0.0.1:$http" \
+  setsid "$build/gantryd" --config conf/gantry.conf --redis "$url" --http "127.0.0.1:$http" \
     --listen "127.0.0.1:$listen" --set redis.min_replicas_ack=1 \
     2> "$var/gantryd$n/gantryd.log" &
   pids+=($!)
@@ -59,7 +59,7 @@ done
 list=$(IFS=,; echo "${agents[*]}")
 for n in 1 2; do
   mkdir -p "$var/agent$n"
-  "$build/gantry-agent" --master "$list" --id "agent$n" --workdir "$var/agent$n" \
+  setsid "$build/gantry-agent" --master "$list" --id "agent$n" --workdir "$var/agent$n" \
     2> "$var/agent$n/agent.log" &
   pids+=($!)
 done

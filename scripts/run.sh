@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `make run`: a private redis-server (state under var/), gantryd, and one
 # local agent; prints the URLs; Ctrl-C stops all of them.
-# REPLAY=1 also replays the DCGM sample file in a loop (247 GPUs).
-# HA=1 runs a highly available group instead (scripts/run-ha.sh).
+# REPLAY=1 also replays the DCGM sample file in a loop (247 GPUs), keeping
+# the file's own times. HA=1 runs a highly available group instead
+# (scripts/run-ha.sh).
 set -euo pipefail
 build=${1:-build}
 cd "$(dirname "$0")/.."
@@ -15,24 +16,31 @@ redis_port=$(pick_port "${REDIS_PORT:-6379}")
 http_port=$(pick_port "${HTTP_PORT:-8080}")
 agent_port=$(pick_port "${AGENT_PORT:-7070}")
 
+# Each program runs in a session of its own (setsid), so the terminal's
+# Ctrl-C reaches this script alone, which then stops them in the reverse
+# order of their start (scripts/common.sh): the replay, the agent (waited
+# for: it ends its tasks and reports it), gantryd (it flushes to Redis),
+# and Redis last.
 
-redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$root/var/redis" \
+setsid redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$root/var/redis" \
   --appendonly yes --save "" --daemonize no --logfile "$root/var/redis/redis.log" &
 pids+=($!)
 for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 
-"$build/gantryd" --config conf/gantry.conf --redis "redis://127.0.0.1:$redis_port" \
+setsid "$build/gantryd" --config conf/gantry.conf --redis "redis://127.0.0.1:$redis_port" \
   --http "127.0.0.1:$http_port" --listen "127.0.0.1:$agent_port" &
 pids+=($!)
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$http_port/health" >/dev/null && break; sleep 0.1; done
 
 if [ -x "$build/gantry-agent" ]; then
-  "$build/gantry-agent" --master "127.0.0.1:$agent_port" --workdir "$root/var/agent" &
+  setsid "$build/gantry-agent" --master "127.0.0.1:$agent_port" --workdir "$root/var/agent" &
   pids+=($!)
 fi
+# The replay keeps the file's own times (2025-07-18T20:42:34Z..37Z on the
+# first pass), so the GPU examples of docs/api.md find their samples.
 if [ "${REPLAY:-}" = 1 ] && [ -x "$build/gantry-replay" ]; then
-  "$build/gantry-replay" "${GANTRY_DATA:-../shared/data}/dcgm_metrics_20250718_134233.csv" \
-    --master "127.0.0.1:$agent_port" --loop &
+  setsid "$build/gantry-replay" "${GANTRY_DATA:-../shared/data}/dcgm_metrics_20250718_134233.csv" \
+    --master "127.0.0.1:$agent_port" --loop --keep-timestamps &
   pids+=($!)
 fi
 

@@ -414,6 +414,7 @@ static int start_http(char *err, size_t errlen)
     G.api.max_attempts = (int)G.cfg.tasks_max_attempts;
     G.api.max_queued = G.cfg.tasks_max_queued;
     G.api.kick_scheduler = driver_kick;
+    snprintf(G.api.cluster_name, sizeof(G.api.cluster_name), "%s", G.cfg.cluster_name);
     api_init(&G.api);
     struct ws_limits wl;
     ws_limits(&G.cfg, &wl);
@@ -559,7 +560,7 @@ static void shutdown_all(void)
     cluster_free(&G.cl);
     http_server_free(G.http);
     router_reset();
-    api_workers_free();
+    api_free();
     auth_free();
     config_free(&G.cfg);
 }

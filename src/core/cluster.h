@@ -122,7 +122,7 @@ struct cluster {
     struct list_node task_list;    /* submission order */
     struct list_node finished;     /* terminal tasks, oldest first */
     unsigned long nfinished;
-    unsigned long by_status[TS_CANCELLED + 1];
+    unsigned long by_status[TS_CANCELLED + 1]; /* tasks in memory, by status */
     struct heap queue;
     struct list_node blocked;      /* queued tasks that fit nowhere */
     unsigned long nblocked;
@@ -145,6 +145,7 @@ struct cluster {
         uint64_t heartbeats, submitted, placed, requeued, lost_workers;
         uint64_t passes, yields;  /* scheduler runs; those cut at the slice */
         double max_slice;         /* longest run, seconds */
+        uint64_t finished[TS_CANCELLED + 1]; /* tasks that ended, by status, since start */
     } stats;
 };
 

@@ -110,6 +110,8 @@ void cluster_set_status(struct cluster *cl, struct task *t,
 {
     cl->by_status[t->status]--;
     cl->by_status[st]++;
+    if (task_status_terminal(st) && !task_status_terminal(t->status))
+        cl->stats.finished[st]++;
     t->status = st;
     if (t->worker)
         cluster_worker_changed(cl, t->worker);
@@ -134,6 +136,7 @@ static void evict_old(struct cluster *cl, double now)
         list_unlink(&t->all);
         dict_remove(&cl->tasks, &t->by_id);
         cl->nfinished--;
+        cl->by_status[t->status]--;
         task_free(t);
     }
 }

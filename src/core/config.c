@@ -65,6 +65,7 @@ const struct config_key config_keys[] = {
     {"tasks", "log_max", CT_SIZE, OFF(tasks_log_max), "64MiB", 1 * KiB, 64 * GiB, 1},
     {"tasks", "history", CT_LONG, OFF(tasks_history), "1000", 0, 1e8, 1},
     {"tasks", "cancel_grace", CT_DURATION, OFF(tasks_cancel_grace), "10s", 0.001, 3600, 1},
+    {"cluster", "name", CT_STRING, OFF(cluster_name), "default", 0, 0, 0},
     {"log", "level", CT_LEVEL, OFF(log_level), "info", 0, 0, 1},
     {NULL, NULL, 0, 0, NULL, 0, 0, 0},
 };

@@ -64,6 +64,8 @@ struct config {
     size_t tasks_log_max;         /* bytes per task in all */
     double tasks_cancel_grace;
     long tasks_history;
+    /* [cluster] */
+    char *cluster_name;
     /* [log] */
     char *log_level;
 };

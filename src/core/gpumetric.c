@@ -45,3 +45,14 @@ int gpu_metric_by_dcgm(const char *name)
             return i;
     return -1;
 }
+
+/* Returns the metric called name in any of its names (protocol, API,
+ * DCGM with or without the DCGM_FI_DEV_ prefix), or -1. */
+int gpu_metric_by_name(const char *name)
+{
+    int m = gpu_metric_by_dcgm(name);
+    for (int i = 0; m < 0 && i < GM_COUNT; i++)
+        if (strcmp(gpu_metric_names[i].api, name) == 0 || strcmp(gpu_metric_names[i].proto, name) == 0)
+            m = i;
+    return m;
+}

@@ -47,6 +47,7 @@ struct gpu_info {
 
 int gpu_metric_by_proto(const char *name);
 int gpu_metric_by_dcgm(const char *name);
+int gpu_metric_by_name(const char *name);
 
 static inline int gpu_sample_has(const struct gpu_sample *s, enum gpu_metric m)
 {

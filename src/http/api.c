@@ -27,14 +27,13 @@ static unsigned long count_active(const struct cluster *cl)
 /* GET /health: liveness and a summary a load balancer or a person can read. */
 static int get_health(struct http_req *req)
 {
-    char now[40];
     double t = time_wall();
-    time_format(t, now, sizeof(now));
     const struct cluster *cl = api_env->cl;
     struct store_stats st;
     store_stats(&st);
-    json_t *j = json_pack("{s:s,s:s,s:f,s:s,s:I,s:I,s:I,s:I,s:I,s:{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
-                          "status", "ok", "time", now,
+    json_t *j = json_pack("{s:s,s:I,s:f,s:s,s:I,s:I,s:I,s:I,s:I,s:{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
+                          "status", st.state == STORE_UP ? "healthy" : "degraded",
+                          "time", (json_int_t)floor(t),
                           "uptime_s", floor((t - api_env->started) * 1000) / 1000,
                           "redis", store_reachable() ? "up" : "down",
                           "workers", (json_int_t)cl->nworkers,
@@ -56,7 +55,7 @@ static int get_health(struct http_req *req)
 }
 
 static const struct http_route health_routes[] = {
-    {"GET", "/health", get_health, ROUTE_PUBLIC, "Liveness and a cluster summary"},
+    {"GET", "/health", get_health, ROUTE_PUBLIC, "Liveness and a cluster summary", ""},
 };
 
 /* Adds every API route to the router. Returns 0 or -1. */
@@ -64,7 +63,8 @@ int api_register(void)
 {
     if (router_add(health_routes, sizeof(health_routes) / sizeof(health_routes[0])) < 0 ||
         api_workers_register() < 0 || api_tasks_register() < 0 || api_history_register() < 0 ||
-        api_gpus_register() < 0 || api_meta_register() < 0 || ui_register() < 0)
+        api_gpus_register() < 0 || api_clusters_register() < 0 ||
+        api_meta_register() < 0 || ui_register() < 0 || swagger_register() < 0)
         return -1;
     return 0;
 }

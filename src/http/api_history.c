@@ -3,23 +3,8 @@
 #include <string.h>
 
 #include "api.h"
-#include "core/timefmt.h"
 #include "router.h"
 #include "views.h"
-
-static int parse_time_param(struct http_req *req, const char *name, double *out)
-{
-    char v[64];
-    int rc = http_query_param(req, name, v, sizeof(v));
-    if (rc == 0)
-        return 0;
-    if (rc < 0 || time_parse(v, out) < 0) {
-        http_reply_error(req, 400, "INVALID_TIME_RANGE",
-                         "%s must be an RFC 3339 time like 2025-07-18T20:42:34Z", name);
-        return -1;
-    }
-    return 1;
-}
 
 static void metrics_reply(int ok, const struct store_entry *e, size_t n, uint64_t conn_id,
                           uint64_t seq)
@@ -43,24 +28,22 @@ static void metrics_reply(int ok, const struct store_entry *e, size_t n, uint64_
                                         (json_int_t)json_array_size(entries), "metrics", entries));
 }
 
-/* GET /api/workers/{id}/metrics?start_time=&end_time=&limit= : the worker's
- * heartbeats from gantry:telemetry:<id>, oldest first. */
+/* GET /api/workers/{id}/metrics?start_time=&end_time=&window=&limit=&order=
+ * : the worker's heartbeats from gantry:telemetry:<id>, oldest first (or
+ * newest first). */
 static int get_worker_metrics(struct http_req *req)
 {
-    double start = 0, end = 0;
-    int limit, hs, he;
-    if ((hs = parse_time_param(req, "start_time", &start)) < 0 ||
-        (he = parse_time_param(req, "end_time", &end)) < 0 ||
+    struct api_window w;
+    int limit, desc;
+    if (api_query_window(req, &w) < 0 || api_query_order(req, &desc) < 0 ||
         api_query_limit(req, 1000, 100000, &limit) < 0)
         return 0;
-    if (hs && he && end < start)
-        return http_reply_error(req, 400, "INVALID_TIME_RANGE", "end_time is before start_time");
     if (!cluster_worker(api_env->cl, req->params[0]))
         return http_reply_error(req, 404, "WORKER_NOT_FOUND", "no worker %s", req->params[0]);
     char from[32], to[32];
-    snprintf(from, sizeof(from), "%lld", (long long)time_ms(start));
-    snprintf(to, sizeof(to), "%lld", (long long)time_ms(end));
-    struct store_range r = {hs ? from : NULL, he ? to : NULL, 0, limit, 0};
+    snprintf(from, sizeof(from), "%lld", (long long)w.start_ms);
+    snprintf(to, sizeof(to), "%lld", (long long)w.end_ms);
+    struct store_range r = {w.has_start ? from : NULL, w.has_end ? to : NULL, 0, limit, desc};
     if (store_read_range(STREAM_WORKER_TELEMETRY, req->params[0], &r, metrics_reply,
                          req->conn_id, req->seq) < 0)
         return http_reply_error(req, 503, "REDIS_UNAVAILABLE",
@@ -79,33 +62,35 @@ static void events_reply(int ok, const struct store_entry *e, size_t n, uint64_t
         return;
     }
     char since[48] = "";
+    int limit;
     http_query_param(req, "since", since, sizeof(since));
-    json_t *events = api_entries_json(e, n);
-    size_t i;
-    json_t *ev;
-    json_array_foreach(events, i, ev) {
-        static const char *const ints[] = {"attempts", "exit_code"};
-        for (int k = 0; k < 2; k++) {
-            json_t *v = json_object_get(ev, ints[k]);
-            if (v)
-                json_object_set_new(ev, ints[k], json_integer(strtoll(json_string_value(v), NULL, 10)));
-        }
+    api_query_limit(req, 100, 10000, &limit);
+    json_t *events = json_array();
+    const char *last = NULL;
+    for (size_t i = 0; i < n && (int)json_array_size(events) < limit; i++) {
+        if (strcmp(e[i].id, since) == 0)
+            continue;       /* newest first: the cursor itself came back */
+        json_t *ev = view_event_entry(&e[i]);
+        json_object_set_new(ev, "id", json_string(e[i].id));
+        json_array_append_new(events, ev);
+        last = e[i].id;
     }
     http_reply_json(req, 200, json_pack("{s:o,s:s?}", "events", events, "next",
-                                        n ? e[n - 1].id : since[0] ? since : NULL));
+                                        last ? last : since[0] ? since : NULL));
 }
 
-/* GET /api/events?since=&limit= : gantry:events oldest first, after the
- * cursor since (an entry id); next is the cursor for the following call. */
+/* GET /api/events?since=&limit=&order= : gantry:events oldest first (or
+ * newest first), after the cursor since (an entry id, exclusive: older
+ * than it when newest first); next is the cursor for the following call. */
 static int get_events(struct http_req *req)
 {
     char since[48];
-    int limit;
-    if (api_query_since(req, since, sizeof(since), "since must be an event id like 1752871354000-0") < 0)
+    int limit, desc;
+    if (api_query_since(req, since, sizeof(since), "since must be an event id like 1752871354000-0") < 0 ||
+        api_query_limit(req, 100, 10000, &limit) < 0 || api_query_order(req, &desc) < 0)
         return 0;
-    if (api_query_limit(req, 100, 10000, &limit) < 0)
-        return 0;
-    struct store_range r = {since[0] ? since : NULL, NULL, 1, limit, 0};
+    const char *cursor = since[0] ? since : NULL;
+    struct store_range r = {desc ? NULL : cursor, desc ? cursor : NULL, !desc, limit + desc, desc};
     if (store_read_range(STREAM_EVENTS, "", &r, events_reply, req->conn_id, req->seq) < 0)
         return http_reply_error(req, 503, "REDIS_UNAVAILABLE",
                                 "events live in redis, which is not connected");
@@ -114,8 +99,9 @@ static int get_events(struct http_req *req)
 
 static const struct http_route history_routes[] = {
     {"GET", "/api/workers/{id}/metrics", get_worker_metrics, ROUTE_READ,
-     "A worker's heartbeat history from Redis, oldest first"},
-    {"GET", "/api/events", get_events, ROUTE_READ, "Cluster events, oldest first"},
+     "A worker's heartbeat history from Redis, oldest first",
+     "start_time end_time window limit order"},
+    {"GET", "/api/events", get_events, ROUTE_READ, "Cluster events, oldest first", "since limit order"},
 };
 
 /* Adds the history routes. Returns 0 or -1. */

@@ -1,11 +1,12 @@
 /* Routes about the server itself: /metrics (Prometheus text format 0.0.4)
- * and /openapi.json (generated from the router's own table). */
+ * and /openapi.json (openapi.c). */
 #include <stdio.h>
 #include <string.h>
 
 #include "api.h"
 #include "proto/session.h"
 #include "reactor/reactor.h"
+#include "openapi.h"
 #include "router.h"
 #include "ws.h"
 
@@ -43,9 +44,14 @@ static void cluster_metrics(struct buf *b, const struct cluster *cl)
         buf_printf(b, "gantry_workers{state=\"%s\"} %lu\n", states[i], by_state[i]);
     help(b, "gantry_heartbeats_total", "counter", "Heartbeats received.");
     buf_printf(b, "gantry_heartbeats_total %llu\n", (unsigned long long)cl->stats.heartbeats);
-    help(b, "gantry_tasks", "gauge", "Tasks known, by status (finished ones counted since start).");
+    help(b, "gantry_tasks", "gauge",
+         "Tasks in memory now, by status (finished ones: the last tasks.keep_finished).");
     for (int s = 0; s <= TS_CANCELLED; s++)
         buf_printf(b, "gantry_tasks{status=\"%s\"} %lu\n", task_status_name(s), cl->by_status[s]);
+    help(b, "gantry_tasks_finished_total", "counter", "Tasks that ended since start, by status.");
+    for (int s = TS_COMPLETED; s <= TS_CANCELLED; s++)
+        buf_printf(b, "gantry_tasks_finished_total{status=\"%s\"} %llu\n", task_status_name(s),
+                   (unsigned long long)cl->stats.finished[s]);
     help(b, "gantry_tasks_submitted_total", "counter", "Tasks submitted.");
     buf_printf(b, "gantry_tasks_submitted_total %llu\n", (unsigned long long)cl->stats.submitted);
     help(b, "gantry_tasks_requeued_total", "counter", "Tasks requeued after their worker was lost.");
@@ -117,6 +123,31 @@ static void gpu_metrics(struct buf *b, const struct cluster *cl)
     }
 }
 
+/* Requests by route pattern and method, as a latency histogram. */
+static void route_metrics(struct buf *b)
+{
+    const struct http_route_stat *st;
+    size_t n = http_route_stats(&st);
+    help(b, "gantry_http_request_duration_seconds", "histogram",
+         "HTTP requests by route and method: time from arrival to answer (a WebSocket: to its 101).");
+    for (size_t i = 0; i < n; i++) {
+        char lbl[512];
+        struct buf l = {0};
+        label(&l, "method", st[i].method, 1);
+        label(&l, "route", st[i].route, 0);
+        snprintf(lbl, sizeof(lbl), "%.*s", (int)l.len, l.len ? buf_start(&l) : "");
+        buf_free(&l);
+        for (int k = 0; k < HTTP_LATENCY_BUCKETS; k++)
+            buf_printf(b, "gantry_http_request_duration_seconds_bucket{%s,le=\"%g\"} %llu\n", lbl,
+                       http_latency_bounds[k], (unsigned long long)st[i].le[k]);
+        buf_printf(b, "gantry_http_request_duration_seconds_bucket{%s,le=\"+Inf\"} %llu\n", lbl,
+                   (unsigned long long)st[i].count);
+        buf_printf(b, "gantry_http_request_duration_seconds_sum{%s} %.6f\n", lbl, st[i].sum);
+        buf_printf(b, "gantry_http_request_duration_seconds_count{%s} %llu\n", lbl,
+                   (unsigned long long)st[i].count);
+    }
+}
+
 static void server_metrics(struct buf *b)
 {
     struct store_stats st;
@@ -141,6 +172,7 @@ static void server_metrics(struct buf *b)
     help(b, "gantry_http_requests_total", "counter", "HTTP requests answered, by status code.");
     for (int i = 0; i < n; i++)
         buf_printf(b, "gantry_http_requests_total{code=\"%d\"} %lu\n", sc[i].status, sc[i].count);
+    route_metrics(b);
     struct session_stats ss;
     session_stats(&ss);
     help(b, "gantry_agent_protocol_errors_total", "counter", "Agent frames refused, by error code.");
@@ -200,83 +232,19 @@ static int get_metrics(struct http_req *req)
     return rc;
 }
 
-/* Query parameters of the routes that take some, for the OpenAPI document. */
-static const struct {
-    const char *pattern;
-    const char *params;
-} query_params[] = {
-    {"/api/tasks", "status,worker_id,limit,cursor"},
-    {"/api/tasks/{id}/logs", "since,limit"},
-    {"/api/workers/{id}/metrics", "start_time,end_time,limit"},
-    {"/api/workers/{id}/tasks", "limit"},
-    {"/api/events", "since,limit"},
-    {"/api/v1/gpus", "limit,offset,hostname"},
-    {"/api/v1/gpus/{uuid}/telemetry", "start_time,end_time,limit"},
-    {"/ws/events", "from"},
-};
-
-static json_t *parameters(const struct http_route *r)
-{
-    json_t *a = json_array();
-    for (const char *p = strchr(r->pattern, '{'); p; p = strchr(p + 1, '{')) {
-        const char *e = strchr(p, '}');
-        json_array_append_new(a, json_pack("{s:s%,s:s,s:b,s:{s:s}}", "name", p + 1,
-                                           (size_t)(e - p - 1), "in", "path", "required", 1,
-                                           "schema", "type", "string"));
-    }
-    for (size_t i = 0; i < sizeof(query_params) / sizeof(query_params[0]); i++) {
-        if (strcmp(query_params[i].pattern, r->pattern) != 0 || strcmp(r->method, "GET") != 0)
-            continue;
-        char names[128];
-        snprintf(names, sizeof(names), "%s", query_params[i].params);
-        char *save = NULL;
-        for (char *n = strtok_r(names, ",", &save); n; n = strtok_r(NULL, ",", &save))
-            json_array_append_new(a, json_pack("{s:s,s:s,s:{s:s}}", "name", n, "in", "query",
-                                               "schema", "type", "string"));
-    }
-    return a;
-}
-
-static void add_path(const struct http_route *r, void *ud)
-{
-    json_t *paths = ud;
-    json_t *item = json_object_get(paths, r->pattern);
-    if (!item) {
-        item = json_object();
-        json_object_set_new(paths, r->pattern, item);
-    }
-    char method[8];
-    size_t i = 0;
-    for (; r->method[i] && i < sizeof(method) - 1; i++)
-        method[i] = (char)(r->method[i] | 0x20);
-    method[i] = '\0';
-    json_t *op = json_pack("{s:s,s:o,s:{s:{s:s},s:{s:s}}}", "summary", r->summary, "parameters",
-                           parameters(r), "responses", "200", "description", "success",
-                           "default", "description",
-                           "an error: {\"error\":{\"code\",\"message\"}}");
-    json_object_set_new(op, "security", r->auth == ROUTE_PUBLIC
-                                            ? json_array()
-                                            : json_pack("[{s:[]}]", "bearer"));
-    json_object_set_new(op, "x-role", json_string(r->auth == ROUTE_ADMIN ? "admin"
-                                                  : r->auth == ROUTE_READ ? "read" : "public"));
-    json_object_set_new(item, method, op);
-}
-
 /* GET /openapi.json: every route the router knows. */
 static int get_openapi(struct http_req *req)
 {
-    json_t *paths = json_object();
-    router_foreach(add_path, paths);
-    return http_reply_json(req, 200, json_pack(
-        "{s:s,s:{s:s,s:s,s:s},s:o,s:{s:{s:{s:s,s:s}}}}", "openapi", "3.0.3", "info", "title",
-        "Gantry", "version", GANTRY_VERSION, "description",
-        "Cluster control plane: workers, tasks, GPU telemetry", "paths", paths, "components",
-        "securitySchemes", "bearer", "type", "http", "scheme", "bearer"));
+    size_t len;
+    const char *text = openapi_text(0, &len);
+    if (!text)
+        return http_reply_error(req, 503, "UNAVAILABLE", "out of memory");
+    return http_reply(req, 200, "application/json", text, len);
 }
 
 static const struct http_route meta_routes[] = {
-    {"GET", "/metrics", get_metrics, ROUTE_READ, "Prometheus metrics"},
-    {"GET", "/openapi.json", get_openapi, ROUTE_PUBLIC, "This API as an OpenAPI 3 document"},
+    {"GET", "/metrics", get_metrics, ROUTE_READ, "Prometheus metrics", ""},
+    {"GET", "/openapi.json", get_openapi, ROUTE_PUBLIC, "This API as an OpenAPI 3 document", ""},
 };
 
 /* Adds /metrics and /openapi.json. Returns 0 or -1. */

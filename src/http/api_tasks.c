@@ -111,37 +111,43 @@ static int list_filter(struct http_req *req, int *has_status, enum task_status *
     return 0;
 }
 
-/* GET /api/tasks?status=&worker_id=&limit=&cursor= : newest first. The
- * cursor is the id of the last task of the previous page. */
+/* GET /api/tasks?status=&worker_id=&limit=&cursor=&offset= : newest first.
+ * The cursor is the id of the last task of the previous page; offset skips
+ * that many after it; total counts every task in memory that matches. */
 static int get_tasks(struct http_req *req)
 {
     int has_status, limit;
+    long offset, total = 0, skipped = 0;
     enum task_status st = TS_QUEUED;
     char worker[WORKER_ID_MAX] = "", cursor[TASK_ID_MAX] = "";
     if (list_filter(req, &has_status, &st, worker, sizeof(worker)) < 0 ||
-        api_query_limit(req, 100, 1000, &limit) < 0)
+        api_query_limit(req, 100, 1000, &limit) < 0 ||
+        api_query_long(req, "offset", 0, 0, API_MAX_OFFSET, &offset) < 0)
         return 0;
     if (http_query_param(req, "cursor", cursor, sizeof(cursor)) < 0)
         return http_reply_error(req, 400, "INVALID_PARAMETER", "cursor is malformed");
     struct cluster *cl = api_env->cl;
     json_t *tasks = json_array();
     const char *last = NULL;
-    struct list_node *pos = cl->task_list.prev;
-    for (; pos != &cl->task_list; pos = pos->prev) {
+    int more = 0;
+    for (struct list_node *pos = cl->task_list.prev; pos != &cl->task_list; pos = pos->prev) {
         struct task *t = container_of(pos, struct task, all);
-        if (cursor[0] && strcmp(t->id, cursor) >= 0)
-            continue;
         if ((has_status && t->status != st) || (worker[0] && strcmp(t->worker_id, worker) != 0))
             continue;
+        total++;
+        if ((cursor[0] && strcmp(t->id, cursor) >= 0) || skipped++ < offset)
+            continue;
         if ((int)json_array_size(tasks) == limit) {
-            break;
+            more = 1;
+            continue;
         }
         json_array_append_new(tasks, task_to_json(t));
         last = t->id;
     }
-    int more = pos != &cl->task_list;
-    return http_reply_json(req, 200, json_pack("{s:o,s:o}", "tasks", tasks, "next_cursor",
-                                               more && last ? json_string(last) : json_null()));
+    return http_reply_json(req, 200, json_pack("{s:o,s:o,s:I,s:I}", "tasks", tasks, "next_cursor",
+                                               more && last ? json_string(last) : json_null(),
+                                               "total", (json_int_t)total, "count",
+                                               (json_int_t)json_array_size(tasks)));
 }
 
 static struct task *find_task(struct http_req *req)
@@ -234,83 +240,150 @@ static int reply_logs(struct http_req *req, const char *status, json_t *logs, co
                                                "status", status, "logs", logs, "next", next));
 }
 
-static void stored_logs(int ok, const struct store_entry *e, size_t n, uint64_t conn_id,
-                        uint64_t seq)
+/* What a logs read needs when Redis answers: the request and the task's
+ * status (from memory, or from its stored record). Owned by the read. */
+struct logs_read {
+    uint64_t conn_id, seq;
+    char status[16];
+};
+
+struct logs_query {
+    char since[48];
+    int limit, desc;
+};
+
+/* Reads ?since=&limit=&order=. Returns 0, or -1 after replying 400. */
+static int logs_query(struct http_req *req, struct logs_query *q)
 {
-    struct http_req *req = http_req_find(conn_id, seq);
-    if (!req)
-        return;
-    if (!ok) {
+    if (api_query_since(req, q->since, sizeof(q->since),
+                        "since must be a log entry id like 1752871354000-3") < 0 ||
+        api_query_limit(req, 1000, 10000, &q->limit) < 0 || api_query_order(req, &q->desc) < 0)
+        return -1;
+    return 0;
+}
+
+static void stored_logs(int ok, const struct store_entry *e, size_t n, uint64_t a, uint64_t b)
+{
+    struct logs_read *lr = (struct logs_read *)(uintptr_t)a;
+    struct http_req *req = http_req_find(lr->conn_id, lr->seq);
+    struct logs_query q;
+    (void)b;
+    if (req && !ok)
         http_reply_error(req, 503, "REDIS_UNAVAILABLE", "could not read the logs from redis");
+    if (!req || !ok || logs_query(req, &q) < 0) {
+        free(lr);
         return;
     }
     json_t *logs = json_array();
-    for (size_t i = 0; i < n; i++) {
+    const char *next = q.since[0] ? q.since : NULL;
+    for (size_t i = 0; i < n && (int)json_array_size(logs) < q.limit; i++) {
         size_t len = 0;
         const char *stream = store_entry_get(&e[i], "stream", NULL);
         const char *ts = store_entry_get(&e[i], "ts", NULL);
         const char *data = store_entry_get(&e[i], "data", &len);
+        if (strcmp(e[i].id, q.since) == 0)
+            continue;       /* newest first: the cursor itself came back */
         json_array_append_new(logs, log_entry(e[i].ms, e[i].seq, ts ? json_string(ts) : json_null(),
                                               stream ? stream : "stdout", data ? data : "",
                                               data ? len : 0));
+        next = e[i].id;
     }
     struct task *t = cluster_task(api_env->cl, req->params[0]);
-    char since[48] = "";
-    http_query_param(req, "since", since, sizeof(since));
-    reply_logs(req, t ? task_status_name(t->status) : "unknown", logs,
-               n ? e[n - 1].id : since[0] ? since : NULL);
+    reply_logs(req, t ? task_status_name(t->status) : lr->status, logs, next);
+    free(lr);
 }
 
-static int memory_logs(struct http_req *req, struct task *t, const char *since, int limit)
+/* Asks Redis for the task's log lines q selects. Returns HTTP_ASYNC, or
+ * -1 when Redis is not connected (nothing replied). */
+static int read_logs(struct http_req *req, const struct logs_query *q, const char *status)
+{
+    struct logs_read *lr = calloc(1, sizeof(*lr));
+    const char *cursor = q->since[0] ? q->since : NULL;
+    struct store_range r = {q->desc ? NULL : cursor, q->desc ? cursor : NULL, !q->desc,
+                            q->limit + q->desc, q->desc};
+    if (!lr)
+        return -1;
+    lr->conn_id = req->conn_id;
+    lr->seq = req->seq;
+    snprintf(lr->status, sizeof(lr->status), "%s", status);
+    if (store_read_range(STREAM_TASK_LOGS, req->params[0], &r, stored_logs,
+                         (uint64_t)(uintptr_t)lr, 0) < 0) {
+        free(lr);
+        return -1;
+    }
+    return HTTP_ASYNC;
+}
+
+static int memory_logs(struct http_req *req, struct task *t, const struct logs_query *q)
 {
     unsigned long long sms = 0, sseq = 0;
-    if (since[0] && sscanf(since, "%llu-%llu", &sms, &sseq) < 1)
+    if (q->since[0] && sscanf(q->since, "%llu-%llu", &sms, &sseq) < 1)
         sms = 0;
     json_t *logs = json_array();
     size_t pos = 0;
     struct task_log_entry e;
-    char next[48] = "";
-    while (task_log_next(t, &pos, &e) && (int)json_array_size(logs) < limit) {
-        if (e.ms < sms || (e.ms == sms && e.seq <= sseq))
+    while (task_log_next(t, &pos, &e)) {
+        int after = e.ms > sms || (e.ms == sms && e.seq > sseq);
+        if (q->since[0] && (q->desc ? after || (e.ms == sms && e.seq == sseq) : !after))
             continue;
         json_array_append_new(logs, log_entry(e.ms, e.seq, view_time(e.ts),
                                               e.stream == 2 ? "stderr" : "stdout", e.data, e.len));
-        snprintf(next, sizeof(next), "%llu-%llu", (unsigned long long)e.ms,
-                 (unsigned long long)e.seq);
     }
-    return reply_logs(req, task_status_name(t->status), logs,
-                      next[0] ? next : since[0] ? since : NULL);
+    json_t *page = json_array();
+    size_t n = json_array_size(logs);
+    for (size_t i = 0; i < n && (int)json_array_size(page) < q->limit; i++)
+        json_array_append(page, json_array_get(logs, q->desc ? n - 1 - i : i));
+    json_decref(logs);
+    size_t got = json_array_size(page);
+    const char *next = got ? json_string_value(json_object_get(json_array_get(page, got - 1), "id"))
+                           : q->since[0] ? q->since : NULL;
+    return reply_logs(req, task_status_name(t->status), page, next);
 }
 
-/* GET /api/tasks/{id}/logs?since=&limit= : output after the cursor `since`
- * (an entry id), oldest first; `next` is the cursor for the following call.
- * From Redis (the whole log, up to redis.logs_maxlen lines), or from memory
- * (the last tasks.log_buffer bytes) while Redis is away. */
+static void logs_of_stored_task(int ok, json_t *record, uint64_t conn_id, uint64_t seq)
+{
+    struct http_req *req = http_req_find(conn_id, seq);
+    struct logs_query q;
+    if (!req)
+        return;
+    const char *st = json_string_value(json_object_get(record, "status"));
+    if (!ok)
+        http_reply_error(req, 503, "REDIS_UNAVAILABLE", "could not read the task from redis");
+    else if (!record)
+        http_reply_error(req, 404, "TASK_NOT_FOUND", "no task %s", req->params[0]);
+    else if (logs_query(req, &q) == 0 && read_logs(req, &q, st ? st : "unknown") < 0)
+        http_reply_error(req, 503, "REDIS_UNAVAILABLE", "redis went away");
+}
+
+/* GET /api/tasks/{id}/logs?since=&limit=&order= : output after the cursor
+ * `since` (an entry id; before it when newest first), oldest first unless
+ * order=desc; `next` is the cursor for the following call. From Redis (up
+ * to redis.logs_maxlen lines), or from memory (the last tasks.log_buffer
+ * bytes) while Redis is away. A task neither holds: 404 TASK_NOT_FOUND. */
 static int get_task_logs(struct http_req *req)
 {
-    char since[48];
-    int limit;
-    if (api_query_since(req, since, sizeof(since), "since must be a log entry id like 1752871354000-3") < 0)
-        return 0;
-    if (api_query_limit(req, 1000, 10000, &limit) < 0)
+    struct logs_query q;
+    if (logs_query(req, &q) < 0)
         return 0;
     struct task *t = cluster_task(api_env->cl, req->params[0]);
-    struct store_range r = {since[0] ? since : NULL, NULL, 1, limit, 0};
-    if (strlen(req->params[0]) < TASK_ID_MAX && (t || store_up()) &&
-        store_read_range(STREAM_TASK_LOGS, req->params[0], &r, stored_logs, req->conn_id,
-                         req->seq) == 0)
+    int rc;
+    if (t && (rc = read_logs(req, &q, task_status_name(t->status))) != -1)
+        return rc;
+    if (t)
+        return memory_logs(req, t, &q);
+    if (strlen(req->params[0]) < TASK_ID_MAX &&
+        store_read_task(req->params[0], logs_of_stored_task, req->conn_id, req->seq) == 0)
         return HTTP_ASYNC;
-    if (!t)
-        return http_reply_error(req, 404, "TASK_NOT_FOUND", "no task %s", req->params[0]);
-    return memory_logs(req, t, since, limit);
+    return http_reply_error(req, 404, "TASK_NOT_FOUND", "no task %s", req->params[0]);
 }
 
 static const struct http_route task_routes[] = {
-    {"POST", "/api/tasks", post_task, ROUTE_ADMIN, "Submit a task"},
-    {"GET", "/api/tasks", get_tasks, ROUTE_READ, "List tasks, newest first"},
-    {"GET", "/api/tasks/{id}", get_task, ROUTE_READ, "One task with assignment and result"},
-    {"DELETE", "/api/tasks/{id}", delete_task, ROUTE_ADMIN, "Cancel a task"},
-    {"GET", "/api/tasks/{id}/logs", get_task_logs, ROUTE_READ, "A task's output"},
+    {"POST", "/api/tasks", post_task, ROUTE_ADMIN, "Submit a task", ""},
+    {"GET", "/api/tasks", get_tasks, ROUTE_READ, "List tasks, newest first",
+     "status worker_id limit cursor offset"},
+    {"GET", "/api/tasks/{id}", get_task, ROUTE_READ, "One task with assignment and result", ""},
+    {"DELETE", "/api/tasks/{id}", delete_task, ROUTE_ADMIN, "Cancel a task", "grace"},
+    {"GET", "/api/tasks/{id}/logs", get_task_logs, ROUTE_READ, "A task's output", "since limit order"},
 };
 
 /* Adds the task routes. Returns 0 or -1. */

@@ -3,7 +3,6 @@
 #include <strings.h>
 
 #include "api.h"
-#include "core/parse.h"
 #include "reactor/reactor.h"
 
 struct api_env *api_env;
@@ -39,18 +38,10 @@ json_t *api_json_body(struct http_req *req)
  * replying 400. */
 int api_query_limit(struct http_req *req, int def, int max, int *out)
 {
-    char v[32], err[64];
     long l;
-    int rc = http_query_param(req, "limit", v, sizeof(v));
-    *out = def;
-    if (rc == 0)
-        return 0;
-    if (rc < 0 || parse_long(v, &l, err, sizeof(err)) < 0 || l < 1 || l > max) {
-        http_reply_error(req, 400, "INVALID_PARAMETER", "limit must be a whole number from 1 to %d", max);
-        return -1;
-    }
+    int rc = api_query_long(req, "limit", def, 1, max, &l);
     *out = (int)l;
-    return 0;
+    return rc;
 }
 
 /* Reads ?since= (a stream entry id, normalized into out; "" when absent).
@@ -90,20 +81,4 @@ int api_parse_stream_id(const char *s, char *out, size_t outlen)
     }
     memcpy(out, s, n + 1);
     return 0;
-}
-
-/* Stream entries -> [{"id": ..., field: value, ...}] (values stay
- * strings). */
-json_t *api_entries_json(const struct store_entry *e, size_t n)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; i < n; i++) {
-        json_t *o = json_object();
-        json_object_set_new(o, "id", json_string(e[i].id));
-        for (size_t k = 0; k < e[i].nfields; k++)
-            json_object_set_new(o, e[i].fields[k].name,
-                                json_stringn(e[i].fields[k].value, e[i].fields[k].len));
-        json_array_append_new(a, o);
-    }
-    return a;
 }

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "openapi.h"
 #include "router.h"
 #include "views.h"
 
@@ -84,7 +85,7 @@ static int get_telemetry(struct http_req *req)
 }
 
 /* Drops the shared /telemetry document (shutdown). */
-void api_workers_free(void)
+static void workers_free(void)
 {
     rbuf_unref(all_view.body);
     all_view.body = NULL;
@@ -103,16 +104,24 @@ static int get_worker_telemetry(struct http_req *req)
     return http_reply(req, 200, "application/json", view, len);
 }
 
-/* GET /api/workers */
+/* GET /api/workers?limit=&offset= : every worker by default (in the order
+ * they became known), with the total. */
 static int get_workers(struct http_req *req)
 {
+    long limit, offset, i = 0;
+    if (api_query_page(req, API_WORKER_PAGE, API_WORKER_PAGE, &limit, &offset) < 0)
+        return 0;
     json_t *a = json_array();
     struct list_node *pos;
-    list_for_each(pos, &api_env->cl->worker_list)
-        json_array_append_new(a, view_worker_detail(api_env->cl,
-                                                    container_of(pos, struct worker, all)));
-    return http_reply_json(req, 200, json_pack("{s:o,s:I}", "workers", a, "count",
-                                               (json_int_t)json_array_size(a)));
+    list_for_each(pos, &api_env->cl->worker_list) {
+        if (i++ >= offset && (long)json_array_size(a) < limit)
+            json_array_append_new(a, view_worker_detail(api_env->cl,
+                                                        container_of(pos, struct worker, all)));
+    }
+    return http_reply_json(req, 200, json_pack("{s:o,s:I,s:I,s:I}", "workers", a, "count",
+                                               (json_int_t)json_array_size(a), "total",
+                                               (json_int_t)api_env->cl->nworkers, "offset",
+                                               (json_int_t)offset));
 }
 
 /* GET /api/workers/{id}: detail with GPUs and running tasks. */
@@ -129,24 +138,30 @@ static int get_worker(struct http_req *req)
     return http_reply_json(req, 200, j);
 }
 
-/* GET /api/workers/{id}/tasks?limit= : tasks placed on it, newest first. */
+/* GET /api/workers/{id}/tasks?limit=&offset= : tasks placed on it (those
+ * in memory), newest first, with their total. */
 static int get_worker_tasks(struct http_req *req)
 {
+    long limit, offset, total = 0;
+    if (api_query_page(req, 100, 1000, &limit, &offset) < 0)
+        return 0;
     struct worker *w = find_worker(req);
-    int limit;
-    if (!w || api_query_limit(req, 100, 1000, &limit) < 0)
+    if (!w)
         return 0;
     json_t *a = json_array();
     struct list_node *pos;
     struct cluster *cl = api_env->cl;
-    for (pos = cl->task_list.prev; pos != &cl->task_list && (int)json_array_size(a) < limit;
-         pos = pos->prev) {
+    for (pos = cl->task_list.prev; pos != &cl->task_list; pos = pos->prev) {
         struct task *t = container_of(pos, struct task, all);
-        if (strcmp(t->worker_id, w->id) == 0)
+        if (strcmp(t->worker_id, w->id) != 0)
+            continue;
+        if (total++ >= offset && (long)json_array_size(a) < limit)
             json_array_append_new(a, task_to_json(t));
     }
-    return http_reply_json(req, 200, json_pack("{s:s,s:o,s:I}", "worker_id", w->id, "tasks", a,
-                                               "count", (json_int_t)json_array_size(a)));
+    return http_reply_json(req, 200, json_pack("{s:s,s:o,s:I,s:I,s:I}", "worker_id", w->id,
+                                               "tasks", a, "count", (json_int_t)json_array_size(a),
+                                               "total", (json_int_t)total, "offset",
+                                               (json_int_t)offset));
 }
 
 /* POST /api/workers {worker_id, labels?}: pre-registration. */
@@ -222,21 +237,29 @@ static int delete_worker(struct http_req *req)
 }
 
 static const struct http_route worker_routes[] = {
-    {"GET", "/api/workers", get_workers, ROUTE_READ, "Every worker with its resources"},
-    {"POST", "/api/workers", post_worker, ROUTE_ADMIN, "Pre-register a worker id"},
-    {"GET", "/api/workers/{id}", get_worker, ROUTE_READ, "One worker with GPUs and tasks"},
-    {"DELETE", "/api/workers/{id}", delete_worker, ROUTE_ADMIN, "Unregister a worker"},
-    {"GET", "/api/workers/{id}/tasks", get_worker_tasks, ROUTE_READ, "Tasks placed on a worker"},
+    {"GET", "/api/workers", get_workers, ROUTE_READ, "Every worker with its resources",
+     "limit offset"},
+    {"POST", "/api/workers", post_worker, ROUTE_ADMIN, "Pre-register a worker id", ""},
+    {"GET", "/api/workers/{id}", get_worker, ROUTE_READ, "One worker with GPUs and tasks", ""},
+    {"DELETE", "/api/workers/{id}", delete_worker, ROUTE_ADMIN, "Unregister a worker", ""},
+    {"GET", "/api/workers/{id}/tasks", get_worker_tasks, ROUTE_READ, "Tasks placed on a worker", "limit offset"},
     {"POST", "/api/workers/{id}/drain", post_drain, ROUTE_ADMIN,
-     "Drain a worker: it finishes its tasks and gets no new ones"},
-    {"GET", "/workers", get_workers_map, ROUTE_READ, "Workers by id: state and task count"},
-    {"GET", "/telemetry", get_telemetry, ROUTE_READ, "Latest telemetry of every worker"},
+     "Drain a worker: it finishes its tasks and gets no new ones", ""},
+    {"GET", "/workers", get_workers_map, ROUTE_READ, "Workers by id: state and task count", ""},
+    {"GET", "/telemetry", get_telemetry, ROUTE_READ, "Latest telemetry of every worker", ""},
     {"GET", "/telemetry/{worker_id}", get_worker_telemetry, ROUTE_READ,
-     "Latest telemetry of one worker"},
+     "Latest telemetry of one worker", ""},
 };
 
 /* Adds the worker routes. Returns 0 or -1. */
 int api_workers_register(void)
 {
     return router_add(worker_routes, sizeof(worker_routes) / sizeof(worker_routes[0]));
+}
+
+/* Frees what the handlers keep between requests (shutdown). */
+void api_free(void)
+{
+    workers_free();
+    openapi_free();
 }

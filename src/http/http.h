@@ -36,6 +36,7 @@ struct http_req {
     int upgrade;                  /* Upgrade requested (WebSocket) */
     enum http_role role;          /* what the bearer token allows */
     int status;                   /* the status replied, for /metrics */
+    const char *route;            /* the matched route's pattern, or NULL */
     double started;
 };
 
@@ -68,6 +69,9 @@ unsigned long http_server_active(const struct http_server *s);
 const char *http_header(const struct http_req *req, const char *name);
 int http_query_param(const struct http_req *req, const char *name, char *out,
                      size_t outlen);
+int http_query_next(const char *query, size_t *pos, char *name, size_t nlen, const char **raw,
+                    size_t *rawlen);
+int http_query_decode(const char *s, size_t len, char *out, size_t outlen);
 struct http_req *http_req_find(uint64_t conn_id, uint64_t seq);
 void http_upgrade(struct http_req *req, const struct conn_proto *proto, void *ud);
 
@@ -88,5 +92,18 @@ struct http_status_count {
     unsigned long count;
 };
 int http_status_counts(struct http_status_count *out, int max);
+
+/* Answered requests by route and method, with a latency histogram
+ * (route_stats.c), for /metrics. */
+#define HTTP_LATENCY_BUCKETS 12
+extern const double http_latency_bounds[HTTP_LATENCY_BUCKETS];
+struct http_route_stat {
+    const char *route;            /* a route pattern, or "unmatched" */
+    const char *method;
+    uint64_t count, le[HTTP_LATENCY_BUCKETS]; /* le: cumulative */
+    double sum;
+};
+void http_stats_observe(const struct http_req *req, double seconds);
+size_t http_route_stats(const struct http_route_stat **out);
 
 #endif

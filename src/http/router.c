@@ -146,6 +146,45 @@ static int authorize(struct http_req *req, const struct http_route *r)
     return 0;
 }
 
+/* Returns 1 when route r takes query parameter name. */
+int router_takes_param(const struct http_route *r, const char *name)
+{
+    size_t n = strlen(name);
+    if (strcmp(name, ROUTE_TOKEN_PARAM) == 0)
+        return 1;
+    for (const char *p = r->query; p && *p; p += strcspn(p, " "), p += *p == ' ')
+        if (strncmp(p, name, n) == 0 && (p[n] == ' ' || p[n] == '\0'))
+            return 1;
+    return 0;
+}
+
+/* Refuses (400 INVALID_PARAMETER, naming it) the first query parameter
+ * that route r does not take, so a misspelt or unsupported one is never
+ * silently ignored. Returns 0 when all are known. */
+static int check_query(struct http_req *req, const struct http_route *r)
+{
+    size_t pos = 0, rawlen;
+    const char *raw;
+    char name[64];
+    int rc;
+    while ((rc = http_query_next(req->query, &pos, name, sizeof(name), &raw, &rawlen)) != 0) {
+        if (rc < 0) {
+            http_reply_error(req, 400, "INVALID_PARAMETER", "a query parameter name is malformed");
+            return -1;
+        }
+        if (!router_takes_param(r, name)) {
+            char msg[512];
+            snprintf(msg, sizeof(msg), "unknown query parameter '%s' (%s %s takes: %s)", name,
+                     r->method, r->pattern, r->query && *r->query ? r->query : "none");
+            http_reply_json(req, 400, json_pack("{s:{s:s,s:s,s:s}}", "error", "code",
+                                                "INVALID_PARAMETER", "message", msg,
+                                                "parameter", name));
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Copies the path parameters into the request's own storage. */
 static int keep_params(struct http_req *req, const char **params, int np)
 {
@@ -182,7 +221,8 @@ void router_dispatch(struct http_req *req)
             path_found = 1;
             if (!method_matches(r, req))
                 continue;
-            if (authorize(req, r) < 0)
+            req->route = r->pattern;
+            if (authorize(req, r) < 0 || check_query(req, r) < 0)
                 return;
             if (keep_params(req, params, np) < 0) {
                 http_reply_error(req, 500, "INTERNAL", "out of memory");

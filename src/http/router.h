@@ -20,7 +20,13 @@ struct http_route {
     http_handler_fn fn;
     enum route_auth auth;
     const char *summary;          /* one line for /openapi.json */
+    const char *query;            /* the query parameters it takes, space-separated;
+                                   * any other one is refused (400) */
 };
+
+/* Taken on every route: the bearer token as browsers' WebSockets send it. */
+#define ROUTE_TOKEN_PARAM "access_token"
+
 
 int router_add(const struct http_route *routes, size_t n);
 void router_reset(void);
@@ -29,6 +35,7 @@ const char *router_allow(const struct http_req *req);
 int router_match(const char *pattern, const char *path, char *scratch,
                  const char **params, int *nparams);
 void router_foreach(void (*fn)(const struct http_route *r, void *ud), void *ud);
+int router_takes_param(const struct http_route *r, const char *name);
 
 int auth_set_tokens(const char *spec, char *err, size_t errlen);
 int auth_enabled(void);

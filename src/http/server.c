@@ -106,6 +106,7 @@ static void req_reset(struct http_req *req)
     req->upgrade = 0;
     req->role = HTTP_ROLE_NONE;
     req->status = 0;
+    req->route = NULL;
 }
 
 static void req_free(struct http_req *req)
@@ -261,6 +262,7 @@ static void request_done(struct http_conn *hc)
 {
     struct http_req *req = &hc->req;
     count_status(req->status);
+    http_stats_observe(req, ev_time() - req->started);
     log_debug("http %s %s %s %d %.3fms", hc->c->peer,
               req->method_name ? req->method_name : "-",
               req->path ? req->path : "-", req->status,
@@ -523,50 +525,6 @@ const char *http_header(const struct http_req *req, const char *name)
     return NULL;
 }
 
-static int hexval(int ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    ch = tolower(ch);
-    return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-}
-
-/* Copies the decoded value of query parameter name into out. Returns 1 when
- * present, 0 when absent, -1 when malformed or too long. */
-int http_query_param(const struct http_req *req, const char *name, char *out,
-                     size_t outlen)
-{
-    const char *q = req->query;
-    size_t nlen = strlen(name);
-    while (q && *q) {
-        const char *amp = strchr(q, '&');
-        size_t len = amp ? (size_t)(amp - q) : strlen(q);
-        if (len >= nlen && strncmp(q, name, nlen) == 0 &&
-            (len == nlen || q[nlen] == '=')) {
-            const char *v = len == nlen ? q + len : q + nlen + 1;
-            size_t o = 0;
-            for (; v < q + len; v++) {
-                int ch = (unsigned char)*v;
-                if (ch == '+') {
-                    ch = ' ';
-                } else if (ch == '%') {
-                    if (v + 2 >= q + len || hexval(v[1]) < 0 || hexval(v[2]) < 0)
-                        return -1;
-                    ch = hexval(v[1]) * 16 + hexval(v[2]);
-                    v += 2;
-                }
-                if (o + 1 >= outlen || ch == 0)
-                    return -1;
-                out[o++] = (char)ch;
-            }
-            out[o] = '\0';
-            return 1;
-        }
-        q = amp ? amp + 1 : NULL;
-    }
-    return 0;
-}
-
 /* Hands req's connection to another protocol (WebSocket) after its 101
  * was written: the HTTP state is freed, and bytes that came after the
  * request go to the new protocol. */
@@ -575,6 +533,7 @@ void http_upgrade(struct http_req *req, const struct conn_proto *proto, void *ud
     struct conn *c = req->conn;
     struct http_conn *hc = c->ud;
     count_status(101);
+    http_stats_observe(req, ev_time() - req->started);
     hc->srv->active--;
     req_free(&hc->req);
     free(hc);

@@ -98,9 +98,9 @@ int ui_etag_matches(const char *if_none_match, const char *etag)
     return 0;
 }
 
-/* Answers with a (or its gzip form), or 304 when the client holds it. */
-static int serve(struct http_req *req, const struct ui_asset *a, const char *cache,
-                 const char *more)
+/* Answers with a (or its gzip form), or 304 when the client holds it;
+ * cache is the Cache-Control value, more any further header lines. */
+int ui_serve(struct http_req *req, const struct ui_asset *a, const char *cache, const char *more)
 {
     int gz = a->gz && ui_accepts_gzip(http_header(req, "accept-encoding"));
     const char *etag = gz ? a->gz_etag : a->etag;
@@ -122,7 +122,7 @@ static int get_page(struct http_req *req)
     const struct ui_asset *a = ui_find("index.html");
     if (!a)
         return http_reply_error(req, 404, "ASSET_NOT_FOUND", "this gantryd has no console");
-    return serve(req, a, CACHE_PAGE, PAGE_CSP);
+    return ui_serve(req, a, CACHE_PAGE, PAGE_CSP);
 }
 
 /* GET /ui/{version}/{file}. Another build's version still gets today's
@@ -134,7 +134,7 @@ static int get_asset(struct http_req *req)
         return http_reply_error(req, 404, "ASSET_NOT_FOUND", "the console has no file %s",
                                 req->params[1]);
     int current = strcmp(req->params[0], ui_version) == 0;
-    return serve(req, a, current ? CACHE_ASSET : CACHE_PAGE, "");
+    return ui_serve(req, a, current ? CACHE_ASSET : CACHE_PAGE, "");
 }
 
 /* GET /ui/session: {auth_required, role}, the role of the request's token
@@ -152,10 +152,10 @@ static int get_session(struct http_req *req)
 }
 
 static const struct http_route ui_routes[] = {
-    {"GET", "/", get_page, ROUTE_PUBLIC, "The console (a single-page web app)"},
+    {"GET", "/", get_page, ROUTE_PUBLIC, "The console (a single-page web app)", "token"},
     {"GET", "/ui/session", get_session, ROUTE_PUBLIC,
-     "Whether the API needs a token, and what the request's token may do"},
-    {"GET", "/ui/{version}/{file}", get_asset, ROUTE_PUBLIC, "The console's static files"},
+     "Whether the API needs a token, and what the request's token may do", ""},
+    {"GET", "/ui/{version}/{file}", get_asset, ROUTE_PUBLIC, "The console's static files", ""},
 };
 
 /* Adds /, /ui/session and /ui/{version}/{file}. Returns 0 or -1. */

@@ -27,4 +27,7 @@ int ui_accepts_gzip(const char *accept_encoding);
 int ui_etag_matches(const char *if_none_match, const char *etag);
 int ui_register(void);
 
+struct http_req;
+int ui_serve(struct http_req *req, const struct ui_asset *a, const char *cache, const char *more);
+
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/timefmt.h"
+#include "store/reads.h"
 
 /* An RFC 3339 string, or null for no time. */
 json_t *view_time(double t)
@@ -13,6 +14,15 @@ json_t *view_time(double t)
     if (t <= 0 || time_format(t, s, sizeof(s)) < 0)
         return json_null();
     return json_string(s);
+}
+
+/* t as clock asks: an RFC 3339 string, or whole Unix seconds; null for
+ * no time. */
+json_t *view_clock_time(double t, enum view_clock clock)
+{
+    if (clock == VIEW_RFC3339 || t <= 0)
+        return view_time(t);
+    return json_integer((json_int_t)floor(t));
 }
 
 static json_t *round2(double v)
@@ -26,13 +36,14 @@ json_t *view_number(double v)
     return v == floor(v) && fabs(v) < 1e15 ? json_integer((json_int_t)v) : json_real(v);
 }
 
-/* GET /workers entry. */
+/* GET /workers entry (the master/worker system's shape: last_update in
+ * Unix seconds). */
 json_t *view_worker_summary(const struct worker *w)
 {
     return json_pack("{s:s,s:b,s:s,s:i,s:o}", "worker_id", w->id,
                      "is_active", w->state == WS_ACTIVE, "state", worker_state_name(w),
                      "running_tasks_count", w->ntasks,
-                     "last_update", view_time(w->last_heartbeat));
+                     "last_update", view_clock_time(w->last_heartbeat, VIEW_UNIX));
 }
 
 /* The metrics present in s, named as in the agent protocol (api_names = 0)
@@ -85,25 +96,28 @@ json_t *view_running_tasks(const struct worker *w)
     return a;
 }
 
-/* GET /telemetry entry. */
-json_t *view_worker_telemetry(const struct cluster *cl, const struct worker *w)
+/* A worker's latest telemetry: the GET /telemetry entry (clock VIEW_UNIX)
+ * and the /ws telemetry topic's data (VIEW_RFC3339). */
+json_t *view_worker_telemetry(const struct cluster *cl, const struct worker *w,
+                              enum view_clock clock)
 {
     (void)cl;
     return json_pack("{s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:b,s:I}", "worker_id", w->id,
                      "cpu_usage", round2(w->cpu_usage), "memory_usage", round2(w->memory_usage),
                      "gpu_usage", round2(w->gpu_usage), "storage_usage", round2(w->storage_usage),
                      "running_tasks", view_running_tasks(w), "gpus", view_worker_gpus(w),
-                     "last_update", view_time(w->last_heartbeat),
+                     "last_update", view_clock_time(w->last_heartbeat, clock),
                      "is_active", w->state == WS_ACTIVE, "seq", (json_int_t)w->hb_seq);
 }
 
-/* The worker's telemetry view as JSON text, made once per change of the
- * worker and reused by every reader until the next (GET /telemetry of many
- * workers concatenates these). Returns NULL on no memory. */
+/* The worker's telemetry view (Unix seconds) as JSON text, made once per
+ * change of the worker and reused by every reader until the next (GET
+ * /telemetry and /ws/telemetry concatenate these). Returns NULL on no
+ * memory. */
 const char *view_worker_telemetry_text(const struct cluster *cl, struct worker *w, size_t *len)
 {
     if (!w->view || w->view_version != w->version) {
-        json_t *j = view_worker_telemetry(cl, w);
+        json_t *j = view_worker_telemetry(cl, w, VIEW_UNIX);
         char *s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(10));
         json_decref(j);
         if (!s)
@@ -155,6 +169,20 @@ json_t *view_worker_detail(const struct cluster *cl, const struct worker *w)
                      "cpu_usage", round2(w->cpu_usage), "memory_usage", round2(w->memory_usage),
                      "gpu_usage", round2(w->gpu_usage), "running_tasks_count", w->ntasks,
                      "hostname", w->hostname, "storage_usage", round2(w->storage_usage));
+}
+
+/* A cluster event read back from gantry:events: the same object as
+ * view_event makes of a live one (numbers as numbers). */
+json_t *view_event_entry(const struct store_entry *e)
+{
+    json_t *o = json_object();
+    for (size_t k = 0; k < e->nfields; k++) {
+        const struct store_field *f = &e->fields[k];
+        int number = strcmp(f->name, "attempts") == 0 || strcmp(f->name, "exit_code") == 0;
+        json_object_set_new(o, f->name, number ? json_integer(strtoll(f->value, NULL, 10))
+                                               : json_stringn(f->value, f->len));
+    }
+    return o;
 }
 
 /* A cluster event as gantry:events holds it and /ws/events streams it. */

@@ -28,6 +28,7 @@ struct ws_client {
     int awaiting_pong;
     int pong_unsent;              /* a control frame of ours waits in the output */
     int closing;
+    int quiet_lag;                /* drops are counted, never announced */
 };
 
 static struct {
@@ -274,6 +275,13 @@ struct ws_client *ws_accept(struct http_req *req, void *owner)
     return cl;
 }
 
+/* Stops cl's {"type":"lagged"} notices, for a stream whose messages have
+ * a shape of their own (its owner resends what was dropped). */
+void ws_quiet_lag(struct ws_client *cl)
+{
+    cl->quiet_lag = 1;
+}
+
 /* Returns the object the client belongs to (set by ws_accept). */
 void *ws_owner(const struct ws_client *cl)
 {
@@ -346,11 +354,13 @@ static int admit(struct ws_client *cl, size_t len)
         }
         return 1;
     }
-    if (cl->dropped) {
+    if (cl->dropped && !cl->quiet_lag) {
         char notice[96];
         int n = snprintf(notice, sizeof(notice), "{\"type\":\"lagged\",\"dropped\":%lu}",
                          cl->dropped);
         write_text(cl, notice, (size_t)n);
+    }
+    if (cl->dropped) {
         cl->dropped = 0;
         cl->lag_since = 0;
     }
@@ -421,7 +431,7 @@ void ws_close(struct ws_client *cl, uint16_t code, const char *reason)
     if (cl->closing)
         return;
     cl->closing = 1;
-    if (cl->dropped) {
+    if (cl->dropped && !cl->quiet_lag) {
         char notice[96];
         int n = snprintf(notice, sizeof(notice), "{\"type\":\"lagged\",\"dropped\":%lu}",
                          cl->dropped);

@@ -38,6 +38,7 @@ void ws_configure(const struct ws_limits *lim);
 void ws_shutdown(void);
 struct ws_client *ws_accept(struct http_req *req, void *owner);
 void *ws_owner(const struct ws_client *cl);
+void ws_quiet_lag(struct ws_client *cl);
 uint64_t ws_id(const struct ws_client *cl);
 int ws_send(struct ws_client *cl, const char *text, size_t len);
 int ws_send_json(struct ws_client *cl, json_t *j);

@@ -327,7 +327,7 @@ def test_telemetry_document_is_shared_yet_current_and_in_order(gantryd_factory):
     got = parse_responses(raw_http(g.http_port, reqs, timeout=10))
     assert [st for st, _, _ in got] == [200] * 4
     assert set(json.loads(got[0][2])) == {f"w{i}" for i in range(30)}
-    assert json.loads(got[1][2])["status"] == "ok"
+    assert json.loads(got[1][2])["status"] == "healthy"
     assert got[2][2] == got[0][2]
     assert json.loads(got[3][2])["cpu_usage"] == 5
     head = raw_http(g.http_port, b"HEAD /telemetry HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
@@ -369,6 +369,14 @@ SPEC_ROUTES = [
     ("GET", "/api/v1/gpus"), ("GET", "/api/v1/gpus/{uuid}"), ("GET", "/api/v1/gpus/{uuid}/telemetry"),
     ("GET", "/api/v1/hosts"), ("GET", "/api/v1/hosts/{hostname}/gpus"),
     ("GET", "/api/v1/telemetry/latest"), ("GET", "/ws/telemetry"), ("GET", "/ws/telemetry/{worker_id}"),
+    ("GET", "/api/v1/telemetry"), ("GET", "/api/v1/clusters"), ("GET", "/api/v1/clusters/{cluster_id}"),
+    ("GET", "/api/v1/clusters/{cluster_id}/stats"), ("GET", "/api/v1/clusters/{cluster_id}/hosts"),
+    ("GET", "/api/v1/clusters/{cluster_id}/hosts/{host_id}"),
+    ("GET", "/api/v1/clusters/{cluster_id}/hosts/{host_id}/gpus"),
+    ("GET", "/api/v1/clusters/{cluster_id}/hosts/{host_id}/gpus/{gpu_id}"),
+    ("GET", "/api/v1/clusters/{cluster_id}/hosts/{host_id}/gpus/{gpu_id}/metrics"),
+    ("GET", "/swagger/index.html"), ("GET", "/swagger/swagger.json"), ("GET", "/swagger/swagger.yaml"),
+    ("GET", "/docs"),
     ("GET", "/ws/tasks/{id}/logs"), ("GET", "/ws/events"), ("GET", "/ws"),
 ]
 
@@ -431,6 +439,8 @@ def test_every_documented_error_code_is_produced(redis_server, gantryd_factory):
     check(requests.get(u + "/api/workers/w-x", headers=adm), 404, "WORKER_NOT_FOUND")
     check(requests.get(u + "/api/v1/gpus/GPU-x", headers=adm), 404, "GPU_NOT_FOUND")
     check(requests.get(u + "/api/v1/hosts/h-x/gpus", headers=adm), 404, "HOST_NOT_FOUND")
+    check(requests.get(u + "/api/v1/clusters/c-x", headers=adm), 404, "CLUSTER_NOT_FOUND")
+    check(requests.get(u + "/swagger/x.js"), 404, "ASSET_NOT_FOUND")
     check(requests.get(u + "/api/workers/w-x/metrics?start_time=soon", headers=adm), 400,
           "INVALID_TIME_RANGE")
     check(requests.get(u + "/api/events?since=x", headers=adm), 400, "INVALID_PARAMETER")

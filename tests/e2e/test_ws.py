@@ -37,7 +37,9 @@ def test_telemetry_snapshot_then_an_update_per_heartbeat(gantryd_factory, agent_
     g = gantryd_factory(conf=FAST)
     agent_factory(g, "a1", interval="300ms")
     agent_factory(g, "a2", interval="300ms")
-    c = ws(g, "/ws/telemetry")
+    c = ws(g, "/ws")
+    c.send(json.dumps({"type": "subscribe", "topic": "telemetry"}))
+    assert recv_json(c)["type"] == "subscribed"
     snap = recv_json(c)
     assert snap["type"] == "snapshot" and set(snap["workers"]) == {"a1", "a2"}
     assert "cpu_usage" in snap["workers"]["a1"]
@@ -48,11 +50,12 @@ def test_telemetry_snapshot_then_an_update_per_heartbeat(gantryd_factory, agent_
         if m["type"] == "telemetry" and m["worker_id"] == "a1":
             times.append(time.monotonic())
             assert m["data"]["worker_id"] == "a1" and "memory_usage" in m["data"]
+            assert isinstance(m["data"]["last_update"], str)      # Gantry's topic: RFC 3339
     gaps = [b - a for a, b in zip(times, times[1:])]
     assert len(times) >= 7, times
     assert max(gaps) < 0.6, gaps          # one per heartbeat, none held back
     c.close()
-    one = ws(g, "/ws/telemetry/a2")
+    one = ws(g, "/ws/telemetry/a2")             # the master/worker system's: the object alone
     assert recv_json(one)["worker_id"] == "a2"
     for _ in range(5):
         assert recv_json(one)["worker_id"] == "a2"
@@ -117,6 +120,7 @@ def test_subscribe_filters_history_and_errors(gantryd_factory, agent_factory):
               m["event"]["type"] == "task.completed")
     assert m["event"]["exit_code"] == 0
     c.send(json.dumps({"type": "unsubscribe", "id": sub["id"]}))
+    until(c, lambda m: m["type"] == "unsubscribed" and m["id"] == sub["id"])
     c.send(json.dumps({"type": "subscribe", "topic": "events", "from": ids[2]}))
     assert recv_json(c)["type"] == "subscribed"
     assert recv_json(c)["id"] == ids[3]
@@ -175,7 +179,8 @@ def test_client_that_never_reads_is_told_it_lagged_then_closed(gantryd_factory):
                              "--no-ack"], stdout=subprocess.DEVNULL)
     wait_until(lambda: g.get("/health").json()["active_workers"] == 50, 10)
     slow = websocket.WebSocket(sockopt=((socket.SOL_SOCKET, socket.SO_RCVBUF, 4096),))
-    slow.connect(f"ws://127.0.0.1:{g.http_port}/ws/telemetry", timeout=10)
+    slow.connect(f"ws://127.0.0.1:{g.http_port}/ws", timeout=10)
+    slow.send(json.dumps({"type": "subscribe", "topic": "telemetry"}))
     held = []
 
     def metric(name):
