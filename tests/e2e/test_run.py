@@ -22,7 +22,8 @@ DATA = os.path.join(DATA_DIR, "dcgm_metrics_20250718_134233.csv")
 def start_run(tmp_path, replay):
     root = tmp_path / "checkout"
     (root / "scripts").mkdir(parents=True)
-    shutil.copy(os.path.join(harness.ROOT, "scripts", "run.sh"), root / "scripts" / "run.sh")
+    for script in ("run.sh", "common.sh"):
+        shutil.copy(os.path.join(harness.ROOT, "scripts", script), root / "scripts" / script)
     os.symlink(os.path.join(harness.ROOT, "conf"), root / "conf")
     os.symlink(BUILD, root / "build")
     ports = {"REDIS_PORT": free_port(), "HTTP_PORT": free_port(), "AGENT_PORT": free_port()}
