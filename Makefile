@@ -69,17 +69,23 @@ $(BUILD)/obj/%.o: %.c
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 # Files embedded in gantryd, as one generated C table: the console
-# (src/http/ui/) and the chart library it uses, read from Debian's
-# libjs-dygraphs at build time, never copied into the repository.
+# (src/http/ui/), the GraphQL explorer (src/http/explorer/) and the chart
+# library the console uses, read from Debian's libjs-dygraphs at build
+# time, never copied into the repository.
 DYGRAPHS ?= /usr/share/javascript/dygraphs
-UI_SRCS := $(sort $(wildcard src/http/ui/*.*))
+UI_SRCS := $(sort $(wildcard src/http/ui/*.*)) $(sort $(wildcard src/http/explorer/*.*))
 UI_LIBS := $(DYGRAPHS)/dygraph.min.js $(DYGRAPHS)/dygraph.min.css
 GEN_http := $(BUILD)/obj/gen/ui_assets.o
-$(BUILD)/obj/gen/ui_assets.c: $(UI_SRCS) $(UI_LIBS) src/http/ui scripts/embed_assets.sh
+$(BUILD)/obj/gen/ui_assets.c: $(UI_SRCS) $(UI_LIBS) src/http/ui src/http/explorer \
+                              scripts/embed_assets.sh
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  EMBED $(words $(UI_SRCS) $(UI_LIBS)) files")
 	$(Q)sh scripts/embed_assets.sh $(foreach f,$(UI_SRCS) $(UI_LIBS),$(notdir $(f))=$(f)) > $@.tmp
 	$(Q)mv $@.tmp $@
+# The folders are prerequisites (adding or removing a file changes their
+# time); nothing makes them, whatever make's built-in rules would try with
+# src/http/ui.c.
+src/http/ui src/http/explorer: ;
 $(BUILD)/obj/gen/ui_assets.o: $(BUILD)/obj/gen/ui_assets.c
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
