@@ -37,6 +37,11 @@
 #define API_GQL_MAX_TASKS 1000        /* tasks limit */
 #define API_GQL_MAX_LIST 100000000L   /* gpus limit and offset */
 
+/* The name of the cluster of workers without a `cluster` label, for the
+ * fleet index. To fold: the seed-API branch configures it ([cluster] name,
+ * api_env->cluster_name). */
+#define API_GQL_CLUSTER_NAME FLEET_DEFAULT_CLUSTER
+
 /* A field of an object type read from a member of its JSON, or a field of
  * an input type and the REST body's name for it. */
 struct api_gql_member {
@@ -95,6 +100,9 @@ int api_gql_parse_post(json_t *body, struct api_gql_input *in, char *err, size_t
 int api_gql_parse_variables(const char *text, json_t **out, char *err, size_t errlen);
 enum gql_status api_gql_window(struct gql_call *c, long max_limit, struct api_gql_window *w);
 json_t *api_gql_window_args(const struct api_gql_window *w);
+int api_gql_arg_count(struct gql_call *c, const char *name, long def, long max, long *out);
+int api_gql_page(struct gql_call *c, size_t total, struct fleet_page *p);
+void api_gql_page_args(struct gql_field *f);
 json_t *api_gql_task_body(json_t *input);
 const char *api_gql_task_field(const char *snake);
 json_t *api_gql_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

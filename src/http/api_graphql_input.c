@@ -136,6 +136,38 @@ json_t *api_gql_window_args(const struct api_gql_window *w)
                      (json_int_t)w->limit, "desc", w->desc);
 }
 
+/* An optional whole-number argument (absent or null: def) from 0 to max
+ * into *out. Returns 0, or -1 after failing the field. */
+int api_gql_arg_count(struct gql_call *c, const char *name, long def, long max, long *out)
+{
+    json_t *v = gql_call_arg(c, name);
+    *out = json_is_integer(v) ? (long)json_integer_value(v) : def;
+    if (*out >= 0 && *out <= max)
+        return 0;
+    gql_fail(c, "%s must be a whole number from 0 to %ld.", name, max);
+    return -1;
+}
+
+/* The window of a list of total items that the field's limit (default:
+ * all) and offset arguments ask for. Returns 0, or -1 after failing the
+ * field. */
+int api_gql_page(struct gql_call *c, size_t total, struct fleet_page *p)
+{
+    long limit, offset;
+    if (api_gql_arg_count(c, "limit", API_GQL_MAX_LIST, API_GQL_MAX_LIST, &limit) < 0 ||
+        api_gql_arg_count(c, "offset", 0, API_GQL_MAX_LIST, &offset) < 0)
+        return -1;
+    *p = fleet_page(total, (size_t)offset, (size_t)limit);
+    return 0;
+}
+
+/* Adds limit and offset arguments to a list field. */
+void api_gql_page_args(struct gql_field *f)
+{
+    gql_field_arg(f, "limit", "Int", NULL, "At most this many (default: all).");
+    gql_field_arg(f, "offset", "Int", "0", "Skip this many first.");
+}
+
 /* TaskInput (coerced: only the fields given, nulls kept) as the body POST
  * /api/tasks takes. A new reference, or NULL on no memory. */
 json_t *api_gql_task_body(json_t *input)

@@ -118,7 +118,8 @@ static enum gql_status gpu_link(struct gql_call *c)
     const struct fleet *fl = api_gql_fleet(c);
     if (!fl)
         return gql_fail(c, "out of memory");
-    const struct fleet_cluster *cl = fleet_find_cluster(fl, fleet_worker_cluster(g->w, NULL));
+    const char *name = fleet_worker_cluster(g->w, API_GQL_CLUSTER_NAME);
+    const struct fleet_cluster *cl = fleet_find_cluster(fl, name);
     const struct fleet_host *h = cl ? fleet_find_host(fl, cl, fleet_hostname(g->w)) : NULL;
     return gql_return_json(c, h ? api_gql_view_host(h) : NULL);
 }
@@ -127,7 +128,7 @@ static enum gql_status gpu_link(struct gql_call *c)
 void api_gql_links_gpu(struct gql_type *t)
 {
     gql_type_field(t, "latest", "GPUSample", gpu_link, "Its latest sample, from memory.");
-    struct gql_field *f = gql_type_field(t, "telemetry", "[GPUSample!]!", gpu_telemetry,
+    struct gql_field *f = gql_type_field(t, "telemetry", "[GPUSample!]", gpu_telemetry,
                                          "Its samples from Redis, in time order (GET "
                                          "/api/v1/gpus/{uuid}/telemetry). Costs `limit` points.");
     gql_field_arg(f, "startTime", "String", NULL, "RFC 3339; inclusive.");
@@ -143,21 +144,24 @@ static enum gql_status fleet_link(struct gql_call *c)
 {
     const struct fleet *fl = api_gql_fleet(c);
     const char *f = gql_call_field(c);
-    const char *hostname = parent_str(c, "host_id");
+    const char *hostname = parent_str(c, "host_id"), *name = parent_str(c, "cluster_id");
     if (!fl)
         return gql_fail(c, "out of memory");
-    const struct fleet_cluster *cl = fleet_find_cluster(fl, parent_str(c, "cluster_id"));
+    const struct fleet_cluster *cl = name ? fleet_find_cluster(fl, name) : NULL;
     const struct fleet_host *h = cl && hostname ? fleet_find_host(fl, cl, hostname) : NULL;
     if (!cl || (hostname && !h))
         return gql_return_json(c, strcmp(f, "cluster") == 0 ? NULL : json_array());
     if (strcmp(f, "cluster") == 0)
         return gql_return_json(c, api_gql_view_cluster(cl));
-    if (h)
-        return api_gql_gpu_list(c, fl->gpus + h->first_gpu, h->ngpus);
-    if (strcmp(f, "gpus") == 0)
-        return api_gql_gpu_list(c, fl->gpus + cl->first_gpu, cl->ngpus);
+    int gpus = strcmp(f, "gpus") == 0;
+    size_t first = h ? h->first_gpu : gpus ? cl->first_gpu : cl->first_host;
+    struct fleet_page p;
+    if (api_gql_page(c, h ? h->ngpus : gpus ? cl->ngpus : cl->nhosts, &p) < 0)
+        return GQL_ERROR;
+    if (gpus)
+        return api_gql_gpu_list(c, fl->gpus + first + p.first, p.count);
     json_t *a = json_array();
-    for (size_t i = cl->first_host; a && i < cl->first_host + cl->nhosts; i++)
+    for (size_t i = first + p.first; a && i < first + p.first + p.count; i++)
         json_array_append_new(a, api_gql_view_host(&fl->hosts[i]));
     return gql_return_json(c, a);
 }
@@ -165,13 +169,14 @@ static enum gql_status fleet_link(struct gql_call *c)
 /* Adds Host's links. */
 void api_gql_links_host(struct gql_type *t)
 {
-    gql_type_field(t, "gpus", "[GPU!]!", fleet_link, "Its GPUs, by index.");
+    api_gql_page_args(gql_type_field(t, "gpus", "[GPU!]!", fleet_link, "Its GPUs, by index."));
     gql_type_field(t, "cluster", "Cluster", fleet_link, NULL);
 }
 
 /* Adds Cluster's links. */
 void api_gql_links_cluster(struct gql_type *t)
 {
-    gql_type_field(t, "hosts", "[Host!]!", fleet_link, "Its hosts, by hostname.");
-    gql_type_field(t, "gpus", "[GPU!]!", fleet_link, "Its GPUs, by host and index.");
+    api_gql_page_args(gql_type_field(t, "hosts", "[Host!]!", fleet_link, "Its hosts, by hostname."));
+    api_gql_page_args(gql_type_field(t, "gpus", "[GPU!]!", fleet_link,
+                                     "Its GPUs, by host and index."));
 }

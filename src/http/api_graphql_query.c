@@ -13,32 +13,18 @@ static const char *arg_str(struct gql_call *c, const char *name)
     return json_string_value(gql_call_arg(c, name));
 }
 
-/* An optional whole-number argument (null: def) from 0 to max into *out.
- * Returns 0, or -1 after failing the field. */
-static int arg_count(struct gql_call *c, const char *name, long def, long max, long *out)
-{
-    json_t *v = gql_call_arg(c, name);
-    *out = json_is_integer(v) ? (long)json_integer_value(v) : def;
-    if (*out >= 0 && *out <= max)
-        return 0;
-    gql_fail(c, "%s must be a whole number from 0 to %ld.", name, max);
-    return -1;
-}
-
 /* gpus(hostname, limit, offset): by cluster, host and index. */
 static enum gql_status q_gpus(struct gql_call *c)
 {
     const struct fleet *f = api_gql_fleet(c);
     const char *hostname = arg_str(c, "hostname");
-    long limit, offset;
+    struct fleet_page p;
     if (!f)
         return gql_fail(c, "out of memory");
-    if (arg_count(c, "limit", (long)f->ngpus, API_GQL_MAX_LIST, &limit) < 0 ||
-        arg_count(c, "offset", 0, API_GQL_MAX_LIST, &offset) < 0)
-        return GQL_ERROR;
     const struct fleet_host *h = hostname ? fleet_find_host(f, NULL, hostname) : NULL;
     size_t first = h ? h->first_gpu : 0, n = h ? h->ngpus : hostname ? 0 : f->ngpus;
-    struct fleet_page p = fleet_page(n, (size_t)offset, (size_t)limit);
+    if (api_gql_page(c, n, &p) < 0)
+        return GQL_ERROR;
     return api_gql_gpu_list(c, f->gpus + first + p.first, p.count);
 }
 
@@ -65,8 +51,11 @@ static enum gql_status q_fleet(struct gql_call *c)
         return gql_return_json(c, cl ? api_gql_view_cluster(cl) : NULL);
     }
     int hosts = strcmp(field, "hosts") == 0;
+    struct fleet_page p;
+    if (api_gql_page(c, hosts ? f->nhosts : f->nclusters, &p) < 0)
+        return GQL_ERROR;
     json_t *a = json_array();
-    for (size_t i = 0; a && i < (hosts ? f->nhosts : f->nclusters); i++)
+    for (size_t i = p.first; a && i < p.first + p.count; i++)
         json_array_append_new(a, hosts ? api_gql_view_host(&f->hosts[i])
                                        : api_gql_view_cluster(&f->clusters[i]));
     return gql_return_json(c, a);
@@ -96,7 +85,7 @@ static enum gql_status q_tasks(struct gql_call *c)
 {
     const char *status = arg_str(c, "status"), *worker = arg_str(c, "workerId");
     long limit;
-    if (arg_count(c, "limit", 100, API_GQL_MAX_TASKS, &limit) < 0)
+    if (api_gql_arg_count(c, "limit", 100, API_GQL_MAX_TASKS, &limit) < 0)
         return GQL_ERROR;
     const struct cluster *cl = api_env->cl;
     json_t *a = json_array();
@@ -123,7 +112,7 @@ static enum gql_status q_events(struct gql_call *c)
     long limit;
     if (since && api_parse_stream_id(since, cursor, sizeof(cursor)) < 0)
         return gql_fail(c, "since must be an event id like 1752871354000-0.");
-    if (arg_count(c, "limit", 100, API_GQL_MAX_LOGS, &limit) < 0)
+    if (api_gql_arg_count(c, "limit", 100, API_GQL_MAX_LOGS, &limit) < 0)
         return GQL_ERROR;
     if (limit < 1)
         return gql_fail(c, "limit must be a whole number from 1 to %d.", API_GQL_MAX_LOGS);
@@ -143,12 +132,13 @@ void api_gql_add_query(struct gql_schema *s)
     struct gql_field *f = gql_type_field(q, "gpus", "[GPU!]!", q_gpus, "GPUs by cluster, host and "
                                 "index (GET /api/v1/gpus); every GPU unless limit says.");
     gql_field_arg(f, "hostname", "String", NULL, "Only this host's GPUs.");
-    gql_field_arg(f, "limit", "Int", NULL, NULL);
-    gql_field_arg(f, "offset", "Int", "0", NULL);
+    api_gql_page_args(f);
     gql_field_arg(gql_type_field(q, "gpu", "GPU", q_gpu, NULL), "uuid", "String!", NULL, NULL);
-    gql_type_field(q, "hosts", "[Host!]!", q_fleet, "Hosts with GPUs (GET /api/v1/hosts).");
+    api_gql_page_args(gql_type_field(q, "hosts", "[Host!]!", q_fleet,
+                                     "Hosts with GPUs, by cluster and hostname (GET /api/v1/hosts)."));
     gql_field_arg(gql_type_field(q, "host", "Host", q_fleet, NULL), "hostname", "String!", NULL, NULL);
-    gql_type_field(q, "clusters", "[Cluster!]!", q_fleet, "GET /api/v1/clusters.");
+    api_gql_page_args(gql_type_field(q, "clusters", "[Cluster!]!", q_fleet,
+                                     "Clusters by name (GET /api/v1/clusters)."));
     gql_field_arg(gql_type_field(q, "cluster", "Cluster", q_fleet, NULL), "id", "ID!", NULL, NULL);
     f = gql_type_field(q, "workers", "[Worker!]!", q_workers, "GET /api/workers.");
     gql_field_arg(f, "state", "WorkerState", NULL, NULL);
@@ -159,7 +149,7 @@ void api_gql_add_query(struct gql_schema *s)
     gql_field_arg(f, "limit", "Int", "100", "At most this many (up to 1000).");
     gql_field_arg(gql_type_field(q, "task", "Task", q_task, "A task, from memory or Redis."), "id",
                   "ID!", NULL, NULL);
-    f = gql_type_field(q, "events", "[Event!]!", q_events, "Cluster events from Redis, oldest first "
+    f = gql_type_field(q, "events", "[Event!]", q_events, "Cluster events from Redis, oldest first "
               "(GET /api/events). Costs `limit` points.");
     gql_field_arg(f, "since", "String", NULL, "An event's id: the events after it.");
     gql_field_arg(f, "limit", "Int", "100", "At most this many (1 to 10000).");
@@ -185,8 +175,9 @@ static enum gql_status m_write(struct gql_call *c)
 /* Adds the Mutation type (admin tokens only; POST only). */
 void api_gql_add_mutation(struct gql_schema *s)
 {
-    struct gql_type *m = gql_schema_object(s, "Mutation", "Changes, with an admin token; each "
-                                           "answers once Redis holds it, as the REST routes do.");
+    struct gql_type *m = gql_schema_object(s, "Mutation", "Changes, with an admin token, by POST. "
+                                           "Each answers as its REST route does: a submission or "
+                                           "a cancel once Redis holds it.");
     gql_field_arg(gql_type_field(m, "submitTask", "TaskSubmission", m_write, "Submit a task (POST "
                         "/api/tasks)."), "input", "TaskInput!", NULL, NULL);
     struct gql_field *f = gql_type_field(m, "cancelTask", "TaskCancellation", m_write,

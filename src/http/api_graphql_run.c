@@ -38,7 +38,7 @@ const struct fleet *api_gql_fleet(struct gql_call *c)
 {
     struct api_gql *q = gql_call_ctx(c);
     if (!q->have_fleet) {
-        if (fleet_build(&q->fleet, api_env->cl, NULL, FLEET_GPU_HOSTS) < 0)
+        if (fleet_build(&q->fleet, api_env->cl, API_GQL_CLUSTER_NAME, FLEET_GPU_HOSTS) < 0)
             return NULL;
         q->have_fleet = 1;
     }

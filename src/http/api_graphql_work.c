@@ -49,7 +49,7 @@ void api_gql_links_worker(struct gql_type *t)
     gql_type_field(t, "gpus", "[GPU!]!", worker_list, "Its GPUs.");
     gql_type_field(t, "runningTasks", "[RunningTask!]!", worker_list,
                    "Its assigned and running tasks with what they hold.");
-    struct gql_field *f = gql_type_field(t, "metrics", "[WorkerSample!]!", worker_metrics,
+    struct gql_field *f = gql_type_field(t, "metrics", "[WorkerSample!]", worker_metrics,
                                          "Its heartbeats from Redis (GET /api/workers/{id}/"
                                          "metrics). Costs `limit` points.");
     gql_field_arg(f, "startTime", "String", NULL, "RFC 3339; inclusive.");
@@ -92,7 +92,7 @@ static enum gql_status task_ref(struct gql_call *c)
 /* Adds Task's links. */
 void api_gql_links_task(struct gql_type *t)
 {
-    struct gql_field *f = gql_type_field(t, "logs", "[LogLine!]!", task_logs,
+    struct gql_field *f = gql_type_field(t, "logs", "[LogLine!]", task_logs,
                                          "Its output from Redis, oldest first (GET /api/tasks/"
                                          "{id}/logs). Costs `limit` points.");
     gql_field_arg(f, "since", "String", NULL, "A line's id: the lines after it.");
