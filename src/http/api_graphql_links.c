@@ -176,7 +176,8 @@ void api_gql_links_host(struct gql_type *t)
 /* Adds Cluster's links. */
 void api_gql_links_cluster(struct gql_type *t)
 {
-    api_gql_page_args(gql_type_field(t, "hosts", "[Host!]!", fleet_link, "Its hosts, by hostname."));
+    api_gql_page_args(gql_type_field(t, "hosts", "[Host!]!", fleet_link,
+                                     "Its hosts, by hostname."));
     api_gql_page_args(gql_type_field(t, "gpus", "[GPU!]!", fleet_link,
                                      "Its GPUs, by host and index."));
 }

@@ -124,33 +124,40 @@ static enum gql_status q_events(struct gql_call *c)
     return api_gql_fetch_range(c, API_GQL_EVENTS, "", range);
 }
 
+/* Adds a root field that looks one object up by its key argument. */
+static void lookup(struct gql_type *q, const char *name, const char *type, gql_resolver fn,
+                   const char *key, const char *key_type)
+{
+    gql_field_arg(gql_type_field(q, name, type, fn, NULL), key, key_type, NULL, NULL);
+}
+
 /* Adds the Query type. */
 void api_gql_add_query(struct gql_schema *s)
 {
-    struct gql_type *q = gql_schema_object(s, "Query", "What GraphQL reads: the model the "
-                                           "REST routes read, in the same shapes.");
-    struct gql_field *f = gql_type_field(q, "gpus", "[GPU!]!", q_gpus, "GPUs by cluster, host and "
-                                "index (GET /api/v1/gpus); every GPU unless limit says.");
+    struct gql_type *q = gql_schema_object(s, "Query", "What GraphQL reads: the model the REST "
+                                           "routes read, in the same shapes.");
+    struct gql_field *f = gql_type_field(q, "gpus", "[GPU!]!", q_gpus, "GPUs by cluster, host "
+                                         "and index (GET /api/v1/gpus).");
     gql_field_arg(f, "hostname", "String", NULL, "Only this host's GPUs.");
     api_gql_page_args(f);
-    gql_field_arg(gql_type_field(q, "gpu", "GPU", q_gpu, NULL), "uuid", "String!", NULL, NULL);
-    api_gql_page_args(gql_type_field(q, "hosts", "[Host!]!", q_fleet,
-                                     "Hosts with GPUs, by cluster and hostname (GET /api/v1/hosts)."));
-    gql_field_arg(gql_type_field(q, "host", "Host", q_fleet, NULL), "hostname", "String!", NULL, NULL);
+    lookup(q, "gpu", "GPU", q_gpu, "uuid", "String!");
+    api_gql_page_args(gql_type_field(q, "hosts", "[Host!]!", q_fleet, "Hosts with GPUs, by "
+                                     "cluster and hostname (GET /api/v1/hosts)."));
+    lookup(q, "host", "Host", q_fleet, "hostname", "String!");
     api_gql_page_args(gql_type_field(q, "clusters", "[Cluster!]!", q_fleet,
                                      "Clusters by name (GET /api/v1/clusters)."));
-    gql_field_arg(gql_type_field(q, "cluster", "Cluster", q_fleet, NULL), "id", "ID!", NULL, NULL);
+    lookup(q, "cluster", "Cluster", q_fleet, "id", "ID!");
     f = gql_type_field(q, "workers", "[Worker!]!", q_workers, "GET /api/workers.");
     gql_field_arg(f, "state", "WorkerState", NULL, NULL);
-    gql_field_arg(gql_type_field(q, "worker", "Worker", q_worker, NULL), "id", "ID!", NULL, NULL);
-    f = gql_type_field(q, "tasks", "[Task!]!", q_tasks, "Tasks in memory, newest first (GET /api/tasks).");
+    lookup(q, "worker", "Worker", q_worker, "id", "ID!");
+    f = gql_type_field(q, "tasks", "[Task!]!", q_tasks, "Tasks in memory, newest first (GET "
+                       "/api/tasks).");
     gql_field_arg(f, "status", "TaskStatus", NULL, NULL);
     gql_field_arg(f, "workerId", "ID", NULL, NULL);
     gql_field_arg(f, "limit", "Int", "100", "At most this many (up to 1000).");
-    gql_field_arg(gql_type_field(q, "task", "Task", q_task, "A task, from memory or Redis."), "id",
-                  "ID!", NULL, NULL);
-    f = gql_type_field(q, "events", "[Event!]", q_events, "Cluster events from Redis, oldest first "
-              "(GET /api/events). Costs `limit` points.");
+    lookup(q, "task", "Task", q_task, "id", "ID!");
+    f = gql_type_field(q, "events", "[Event!]", q_events, "Cluster events from Redis, oldest "
+                       "first (GET /api/events). Costs `limit` points.");
     gql_field_arg(f, "since", "String", NULL, "An event's id: the events after it.");
     gql_field_arg(f, "limit", "Int", "100", "At most this many (1 to 10000).");
 }
@@ -175,18 +182,19 @@ static enum gql_status m_write(struct gql_call *c)
 /* Adds the Mutation type (admin tokens only; POST only). */
 void api_gql_add_mutation(struct gql_schema *s)
 {
-    struct gql_type *m = gql_schema_object(s, "Mutation", "Changes, with an admin token, by POST. "
-                                           "Each answers as its REST route does: a submission or "
-                                           "a cancel once Redis holds it.");
-    gql_field_arg(gql_type_field(m, "submitTask", "TaskSubmission", m_write, "Submit a task (POST "
-                        "/api/tasks)."), "input", "TaskInput!", NULL, NULL);
-    struct gql_field *f = gql_type_field(m, "cancelTask", "TaskCancellation", m_write,
-                                "Cancel a task (DELETE /api/tasks/{id}).");
+    struct gql_type *m = gql_schema_object(s, "Mutation", "Changes, with an admin token, by "
+                                           "POST. Each answers as its REST route does: a "
+                                           "submission or a cancel once Redis holds it.");
+    struct gql_field *f = gql_type_field(m, "submitTask", "TaskSubmission", m_write,
+                                         "Submit a task (POST /api/tasks).");
+    gql_field_arg(f, "input", "TaskInput!", NULL, NULL);
+    f = gql_type_field(m, "cancelTask", "TaskCancellation", m_write,
+                       "Cancel a task (DELETE /api/tasks/{id}).");
     gql_field_arg(f, "id", "ID!", NULL, NULL);
     gql_field_arg(f, "grace", "String", NULL, "SIGKILL follows SIGTERM after it: 500ms, 5s, "
                   "2m (default tasks.cancel_grace).");
-    f = gql_type_field(m, "drainWorker", "WorkerDrain", m_write, "Drain a worker: it finishes its tasks "
-              "and gets no new ones (POST /api/workers/{id}/drain).");
+    f = gql_type_field(m, "drainWorker", "WorkerDrain", m_write, "Drain a worker: it finishes "
+                       "its tasks and gets no new ones (POST /api/workers/{id}/drain).");
     gql_field_arg(f, "id", "ID!", NULL, NULL);
     gql_field_arg(f, "drain", "Boolean", "true", "false: take it back.");
 }

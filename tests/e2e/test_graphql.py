@@ -8,6 +8,7 @@ GPUs on 31 hosts, workers, tasks, logs, events."""
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import threading
@@ -520,3 +521,57 @@ def test_history_fields_fail_alone_while_redis_is_away(gantryd_factory, agent_fa
         ("Events live in redis, which is not connected.", ["events"])]
     assert data(g, '{ worker(id: "w1") { id state } }', token=None) == {
         "worker": {"id": "w1", "state": "active"}}
+
+
+@needs_data
+def test_the_explorer_runs_queries_in_a_browser(replayed, tmp_path):
+    """The explorer in Debian's chromium, headless: it asks for the token
+    the API needs, reads the schema, runs an example and shows the answer
+    graphql-core's check and POST /graphql give; no error in its console."""
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.select import Select
+    from selenium.webdriver.support.ui import WebDriverWait
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and driver):
+        pytest.skip("chromium and chromium-driver are not installed (scripts/deps.sh)")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = chromium
+    for flag in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}"]:
+        opts.add_argument(flag)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    d = webdriver.Chrome(service=Service(driver), options=opts)
+
+    def until(cond, what):
+        return WebDriverWait(d, 20, poll_frequency=0.1).until(lambda _: cond(), what)
+
+    try:
+        d.get(replayed.url + "/graphql")
+        until(lambda: "needs a token" in d.find_element(By.ID, "types").text, "a token asked for")
+        d.find_element(By.ID, "token").send_keys(READ, Keys.TAB)
+        until(lambda: d.find_elements(By.LINK_TEXT, "GPUSample"), "the schema's types")
+        Select(d.find_element(By.ID, "examples")).select_by_visible_text("Clusters, hosts, GPUs")
+        d.find_element(By.ID, "run").click()
+        until(lambda: d.find_element(By.ID, "status").text.startswith("HTTP 200"), "an answer")
+        query = d.find_element(By.ID, "query").get_attribute("value")
+        shown = json.loads(d.find_element(By.ID, "result").text)
+        assert shown == {"data": data(replayed, query)} and len(shown["data"]["clusters"][0]["hosts"]) == 31
+        d.find_element(By.LINK_TEXT, "GPU").click()
+        until(lambda: d.find_element(By.CSS_SELECTOR, "#type h2").text == "object GPU", "GPU's fields")
+        assert "telemetry(startTime: String, endTime: String, limit: Int = 100, order: Order = ASC): " \
+               "[GPUSample!]" in d.find_element(By.ID, "type").text
+        editor = d.find_element(By.ID, "query")
+        editor.clear()
+        editor.send_keys("{ gpus { nope } }", Keys.CONTROL, Keys.ENTER)
+        until(lambda: d.find_element(By.ID, "status").text.startswith("HTTP 400"), "a refusal")
+        [e] = json.loads(d.find_element(By.ID, "result").text)["errors"]
+        assert e["message"] == 'Cannot query field "nope" on type "GPU".'
+        severe = [e["message"] for e in d.get_log("browser") if e["level"] == "SEVERE"
+                  and "status of 400" not in e["message"]]
+        assert severe == []
+    finally:
+        d.quit()

@@ -42,10 +42,13 @@ function el(tag, props = {}, ...children) {
 
 function token() { return sessionStorage.getItem(TOKEN_KEY) || ''; }
 
+function authHeaders() {
+  return token() ? { Authorization: `Bearer ${token()}` } : {};
+}
+
 // POST /graphql; resolves to {status, body, ms}.
 async function post(query, variables, operationName) {
-  const headers = { 'Content-Type': 'application/json' };
-  if (token()) headers.Authorization = `Bearer ${token()}`;
+  const headers = { 'Content-Type': 'application/json', ...authHeaders() };
   const started = performance.now();
   const r = await fetch('/graphql', {
     method: 'POST', headers, body: JSON.stringify({ query, variables, operationName }),
@@ -147,19 +150,28 @@ function listTypes() {
   }
 }
 
+// Reads the schema by introspection, once the tab's token may (GET
+// /ui/session says so without a 401).
 async function loadSchema() {
+  const note = (text) => $('types').replaceChildren(el('span', { textContent: text }));
   try {
+    const session = await (await fetch('/ui/session', { headers: authHeaders() })).json();
+    if (session.auth_required && session.role === 'none') {
+      note(token() ? 'That token is not valid: enter another above.'
+        : 'The API needs a token: enter one above to read the schema and run queries.');
+      $('token').focus();
+      return;
+    }
     const { status, body } = await post(INTROSPECTION, null, null);
     if (status !== 200 || !body.data) {
-      $('types').replaceChildren(el('span', { textContent: status === 401
-        ? 'The API needs a token: enter one above to read the schema.' : `The schema could not be read (HTTP ${status}).` }));
+      note(`The schema could not be read (HTTP ${status}).`);
       return;
     }
     schemaTypes = new Map(body.data.__schema.types.map((t) => [t.name, t]));
     listTypes();
     showType('Query');
   } catch (e) {
-    $('types').replaceChildren(el('span', { textContent: `The schema could not be read: ${e.message}` }));
+    note(`The schema could not be read: ${e.message}`);
   }
 }
 
