@@ -71,11 +71,12 @@ static int submit(struct api_gql *q, size_t i, json_t *input)
         return api_gql_supply_now(q, i, NULL, "Too many tasks are queued already "
                                   "(tasks.max_queued).");
     json_t *body = api_gql_task_body(input);
-    struct task *t = body ? task_from_json(body, &def, &err) : NULL;
+    if (!body)
+        return api_gql_supply_now(q, i, NULL, "out of memory");
+    struct task *t = task_from_json(body, &def, &err);
     json_decref(body);
     if (!t)
-        return fail(q, i, "input.%s: %s", body ? api_gql_task_field(err.field) : "",
-                    body ? err.message : "out of memory");
+        return fail(q, i, "input.%s: %s", api_gql_task_field(err.field), err.message);
     uint64_t before = store_seq();
     if ((refusal = store_refusal()) || cluster_submit(api_env->cl, t, api_now()) < 0) {
         task_free(t);
