@@ -69,6 +69,10 @@ enum gql_status api_gql_fetch_range(struct gql_call *c, const char *kind, const 
                                     json_t *range)
 {
     json_t *v;
+    if (!id) {                          /* a parent without its id: nothing to read */
+        json_decref(range);
+        return gql_return_json(c, NULL);
+    }
     if (!range || json_object_set_new(range, "id", json_string(id)) < 0) {
         json_decref(range);
         return gql_fail(c, "out of memory");
