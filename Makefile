@@ -82,25 +82,29 @@ $(SWAGGER_UI_LIBS) &: scripts/swagger_ui.sh
 	$(Q)sh scripts/swagger_ui.sh $(SWAGGER_UI_VERSION) $(SWAGGER_UI_SHA512) $(SWAGGER_UI_CACHE)
 
 # Files embedded in gantryd, as one generated C table: the console
-# (src/http/ui/) and the chart library it uses, read from Debian's
-# libjs-dygraphs at build time, never copied into the repository; the
-# API documentation page (src/http/swagger/) and Swagger UI.
+# (src/http/ui/), the GraphQL explorer (src/http/explorer/) and the chart
+# library the console uses, read from Debian's libjs-dygraphs at build time,
+# never copied into the repository; the API documentation page
+# (src/http/swagger/) and Swagger UI.
 DYGRAPHS ?= /usr/share/javascript/dygraphs
-UI_SRCS := $(sort $(wildcard src/http/ui/*.* src/http/swagger/*.*))
+UI_SRCS := $(sort $(wildcard src/http/ui/*.* src/http/swagger/*.*)) \
+           $(sort $(wildcard src/http/explorer/*.*))
 UI_LIBS := $(DYGRAPHS)/dygraph.min.js $(DYGRAPHS)/dygraph.min.css $(SWAGGER_UI_LIBS)
 GEN_http := $(BUILD)/obj/gen/ui_assets.o $(BUILD)/obj/gen/openapi_data.o
 $(BUILD)/obj/gen/openapi_data.c: src/http/openapi.json scripts/embed.sh
 	@mkdir -p $(dir $@)
 	$(Q)sh scripts/embed.sh $< openapi_data > $@.tmp
 	$(Q)mv $@.tmp $@
-$(BUILD)/obj/gen/ui_assets.c: $(UI_SRCS) $(UI_LIBS) src/http/ui src/http/swagger scripts/embed_assets.sh
+$(BUILD)/obj/gen/ui_assets.c: $(UI_SRCS) $(UI_LIBS) src/http/ui src/http/swagger src/http/explorer \
+                              scripts/embed_assets.sh
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  EMBED $(words $(UI_SRCS) $(UI_LIBS)) files")
 	$(Q)sh scripts/embed_assets.sh $(foreach f,$(UI_SRCS) $(UI_LIBS),$(notdir $(f))=$(f)) > $@.tmp
 	$(Q)mv $@.tmp $@
-# The folder is a prerequisite (a file added or removed changes its time);
-# it is never made, least of all from src/http/ui.c by make's built-in rule.
-src/http/ui src/http/swagger: ;
+# The folders are prerequisites (adding or removing a file changes their
+# time); nothing makes them, whatever make's built-in rules would try with
+# src/http/ui.c.
+src/http/ui src/http/swagger src/http/explorer: ;
 $(BUILD)/obj/gen/%.o: $(BUILD)/obj/gen/%.c
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 

@@ -23,7 +23,7 @@ check graphql core
 check reactor core
 check proto core reactor
 check store core reactor
-check http core reactor store proto
+check http core reactor store proto graphql
 check agent core proto reactor
 check cli core
 check replay core proto reactor

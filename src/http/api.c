@@ -3,6 +3,7 @@
 #include <math.h>
 
 #include "api.h"
+#include "api_graphql.h"
 #include "core/timefmt.h"
 #include "router.h"
 #include "standby.h"
@@ -64,7 +65,8 @@ int api_register(void)
     if (router_add(health_routes, sizeof(health_routes) / sizeof(health_routes[0])) < 0 ||
         api_workers_register() < 0 || api_tasks_register() < 0 || api_history_register() < 0 ||
         api_gpus_register() < 0 || api_clusters_register() < 0 ||
-        api_meta_register() < 0 || ui_register() < 0 || swagger_register() < 0)
+        api_meta_register() < 0 || ui_register() < 0 || swagger_register() < 0 ||
+        api_graphql_register() < 0)
         return -1;
     return 0;
 }

@@ -68,6 +68,9 @@ int swagger_register(void);
 
 /* Shared by the handlers (api_util.c). */
 json_t *api_json_body(struct http_req *req);
+const char *api_store_refusal(const char **code);
+int api_when_stored(uint64_t before, store_done_fn fn, uint64_t a, uint64_t b,
+                    const char *task_id, const char **why);
 int api_query_limit(struct http_req *req, int def, int max, int *out);
 int api_query_since(struct http_req *req, char *out, size_t outlen, const char *message);
 int api_reply_field_error(struct http_req *req, int status, const char *code,

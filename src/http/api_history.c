@@ -17,13 +17,8 @@ static void metrics_reply(int ok, const struct store_entry *e, size_t n, uint64_
         return;
     }
     json_t *entries = json_array();
-    for (size_t i = 0; i < n; i++) {
-        json_t *o = json_pack("{s:s,s:o}", "id", e[i].id, "timestamp", view_time(e[i].ms / 1000.0));
-        for (size_t k = 0; k < e[i].nfields; k++)
-            json_object_set_new(o, e[i].fields[k].name,
-                                view_number(strtod(e[i].fields[k].value, NULL)));
-        json_array_append_new(entries, o);
-    }
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(entries, view_heartbeat_entry(&e[i]));
     http_reply_json(req, 200, json_pack("{s:s,s:I,s:o}", "worker_id", req->params[0], "count",
                                         (json_int_t)json_array_size(entries), "metrics", entries));
 }

@@ -38,11 +38,9 @@ static void submitted(int ok, uint64_t conn_id, uint64_t seq, const char *task_i
 static int reply_when_stored(struct http_req *req, uint64_t before, store_done_fn fn,
                              const char *task_id)
 {
-    if (store_failed_since(before))
-        return http_reply_error(req, 503, "REDIS_UNAVAILABLE",
-                                "a write for task %s could not be queued (out of memory)", task_id);
-    if (store_when_stored(before + 1, store_seq(), 0, fn, req->conn_id, req->seq, task_id) < 0)
-        return http_reply_error(req, 503, "UNAVAILABLE", "out of memory");
+    const char *why;
+    if (api_when_stored(before, fn, req->conn_id, req->seq, task_id, &why) < 0)
+        return http_reply_error(req, 503, "REDIS_UNAVAILABLE", "%s: %s", task_id, why);
     return HTTP_ASYNC;
 }
 
@@ -50,18 +48,11 @@ static int reply_when_stored(struct http_req *req, uint64_t before, store_done_f
  * ahead, else replies 503 and returns -1. */
 static int need_store(struct http_req *req)
 {
-    if (!store_up()) {
-        http_reply_error(req, 503, "REDIS_UNAVAILABLE", "%s",
-                         store_recovered() ? "redis is not connected; nothing was changed, retry later"
-                                           : "gantryd is still rebuilding its state from redis; retry later");
-        return -1;
-    }
-    if (!store_accepting()) {
-        http_reply_error(req, 503, "REDIS_BACKLOG_FULL",
-                         "the backlog of writes to redis is full; nothing was changed, retry later");
-        return -1;
-    }
-    return 0;
+    const char *code, *why = api_store_refusal(&code);
+    if (!why)
+        return 0;
+    http_reply_error(req, 503, code, "%s", why);
+    return -1;
 }
 
 /* POST /api/tasks */
@@ -277,15 +268,9 @@ static void stored_logs(int ok, const struct store_entry *e, size_t n, uint64_t 
     json_t *logs = json_array();
     const char *next = q.since[0] ? q.since : NULL;
     for (size_t i = 0; i < n && (int)json_array_size(logs) < q.limit; i++) {
-        size_t len = 0;
-        const char *stream = store_entry_get(&e[i], "stream", NULL);
-        const char *ts = store_entry_get(&e[i], "ts", NULL);
-        const char *data = store_entry_get(&e[i], "data", &len);
         if (strcmp(e[i].id, q.since) == 0)
             continue;       /* newest first: the cursor itself came back */
-        json_array_append_new(logs, log_entry(e[i].ms, e[i].seq, ts ? json_string(ts) : json_null(),
-                                              stream ? stream : "stdout", data ? data : "",
-                                              data ? len : 0));
+        json_array_append_new(logs, view_log_entry(&e[i]));
         next = e[i].id;
     }
     struct task *t = cluster_task(api_env->cl, req->params[0]);

@@ -82,3 +82,35 @@ int api_parse_stream_id(const char *s, char *out, size_t outlen)
     memcpy(out, s, n + 1);
     return 0;
 }
+
+/* Why a change cannot be promised now (its error code in *code), or NULL
+ * when it can: Redis must be up, the state rebuilt, the backlog not full.
+ * REST and GraphQL say it the same way. */
+const char *api_store_refusal(const char **code)
+{
+    *code = "REDIS_UNAVAILABLE";
+    if (!store_up())
+        return store_recovered() ? "redis is not connected; nothing was changed, retry later"
+                                 : "gantryd is still rebuilding its state from redis; retry later";
+    *code = "REDIS_BACKLOG_FULL";
+    if (!store_accepting())
+        return "the backlog of writes to redis is full; nothing was changed, retry later";
+    return NULL;
+}
+
+/* Calls fn(ok, a, b, task_id) once the writes queued after `before` (those
+ * of a change to task_id) are in Redis. Returns 0, or -1 with the reason
+ * in *why (a write that could not be queued, no memory). */
+int api_when_stored(uint64_t before, store_done_fn fn, uint64_t a, uint64_t b,
+                    const char *task_id, const char **why)
+{
+    if (store_failed_since(before)) {
+        *why = "a write for this task could not be queued (out of memory)";
+        return -1;
+    }
+    if (store_when_stored(before + 1, store_seq(), 0, fn, a, b, task_id) < 0) {
+        *why = "out of memory";
+        return -1;
+    }
+    return 0;
+}

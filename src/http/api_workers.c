@@ -130,11 +130,9 @@ static int get_worker(struct http_req *req)
     struct worker *w = find_worker(req);
     if (!w)
         return 0;
-    json_t *j = view_worker_detail(api_env->cl, w);
+    json_t *j = view_worker_one(api_env->cl, w);
     json_object_set_new(j, "gpus", view_worker_gpus(w));
     json_object_set_new(j, "running_tasks", view_running_tasks(w));
-    json_object_set_new(j, "heartbeats", json_integer((json_int_t)w->heartbeats));
-    json_object_set_new(j, "draining", json_boolean(w->draining));
     return http_reply_json(req, 200, j);
 }
 

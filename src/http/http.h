@@ -86,6 +86,12 @@ int http_reply_error(struct http_req *req, int status, const char *code,
                      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 const char *http_status_text(int status);
 
+/* Answers a request the server refused before routing it (status 413 or
+ * 431; limit: the bytes allowed) and returns 0, or returns -1 to leave the
+ * answer to the server. */
+typedef int (*http_refusal_fn)(struct http_req *req, int status, size_t limit);
+void http_set_refusal_hook(http_refusal_fn fn);
+
 /* Counts of answered requests by status code, for /metrics. */
 struct http_status_count {
     int status;

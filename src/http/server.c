@@ -304,6 +304,15 @@ static void http_on_drain(struct conn *c)
     conn_resume_read(c);
 }
 
+static http_refusal_fn refusal_hook;
+
+/* Lets fn answer the requests refused before routing (one hook: the
+ * GraphQL endpoint answers its own in its format). */
+void http_set_refusal_hook(http_refusal_fn fn)
+{
+    refusal_hook = fn;
+}
+
 static void reply_parse_error(struct http_conn *hc, int status)
 {
     const char *code = status == 413 ? "PAYLOAD_TOO_LARGE"
@@ -322,6 +331,10 @@ static void reply_parse_error(struct http_conn *hc, int status)
     hc->req.head = 0;
     hc->req.started = ev_time();
     buf_reset(&hc->req.headers);      /* possibly cut short: not to be read */
+    size_t limit = status == 413 ? hc->srv->lim.max_body_size
+                   : status == 431 ? hc->srv->lim.max_header_size : 0;
+    if (limit && refusal_hook && refusal_hook(&hc->req, status, limit) == 0)
+        return;
     http_reply_error(&hc->req, status, code, "%s", msg);
 }
 

@@ -125,6 +125,17 @@ static int get_page(struct http_req *req)
     return ui_serve(req, a, CACHE_PAGE, PAGE_CSP);
 }
 
+/* Serves the embedded page called name as GET / serves the console's:
+ * revalidated on every load, under the page's Content-Security-Policy.
+ * Returns what http_reply does. */
+int ui_serve_page(struct http_req *req, const char *name)
+{
+    const struct ui_asset *a = ui_find(name);
+    if (!a)
+        return http_reply_error(req, 404, "ASSET_NOT_FOUND", "this gantryd has no page %s", name);
+    return ui_serve(req, a, CACHE_PAGE, PAGE_CSP);
+}
+
 /* GET /ui/{version}/{file}. Another build's version still gets today's
  * file, but not for keeps. */
 static int get_asset(struct http_req *req)

@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+struct http_req;
+
 struct ui_asset {
     const char *name;             /* "app.js": the last segment of its URL */
     const char *content_type;
@@ -25,6 +27,7 @@ extern const char ui_version[];   /* a hash of the assets, in their URLs */
 const struct ui_asset *ui_find(const char *name);
 int ui_accepts_gzip(const char *accept_encoding);
 int ui_etag_matches(const char *if_none_match, const char *etag);
+int ui_serve_page(struct http_req *req, const char *name);
 int ui_register(void);
 
 struct http_req;

@@ -171,6 +171,39 @@ json_t *view_worker_detail(const struct cluster *cl, const struct worker *w)
                      "hostname", w->hostname, "storage_usage", round2(w->storage_usage));
 }
 
+/* One worker as GET /api/workers/{id} shows it, less the lists (GPUs,
+ * running tasks) that callers add or resolve on demand. */
+json_t *view_worker_one(const struct cluster *cl, const struct worker *w)
+{
+    json_t *j = view_worker_detail(cl, w);
+    json_object_set_new(j, "heartbeats", json_integer((json_int_t)w->heartbeats));
+    json_object_set_new(j, "draining", json_boolean(w->draining));
+    return j;
+}
+
+/* A task's log line read back from its stream, as GET /api/tasks/{id}/logs
+ * shows it: {id, ts, stream, data}. */
+json_t *view_log_entry(const struct store_entry *e)
+{
+    size_t len = 0;
+    const char *stream = store_entry_get(e, "stream", NULL);
+    const char *ts = store_entry_get(e, "ts", NULL);
+    const char *data = store_entry_get(e, "data", &len);
+    return json_pack("{s:s,s:o,s:s,s:s%}", "id", e->id, "ts", ts ? json_string(ts) : json_null(),
+                     "stream", stream ? stream : "stdout", "data", data ? data : "",
+                     data ? len : 0);
+}
+
+/* A worker's heartbeat read back from its telemetry stream, as GET
+ * /api/workers/{id}/metrics shows it: {id, timestamp, figures...}. */
+json_t *view_heartbeat_entry(const struct store_entry *e)
+{
+    json_t *o = json_pack("{s:s,s:o}", "id", e->id, "timestamp", view_time(e->ms / 1000.0));
+    for (size_t k = 0; o && k < e->nfields; k++)
+        json_object_set_new(o, e->fields[k].name, view_number(strtod(e->fields[k].value, NULL)));
+    return o;
+}
+
 /* A cluster event read back from gantry:events: the same object as
  * view_event makes of a live one (numbers as numbers). */
 json_t *view_event_entry(const struct store_entry *e)

@@ -20,10 +20,13 @@ json_t *view_worker_telemetry(const struct cluster *cl, const struct worker *w,
                               enum view_clock clock);
 const char *view_worker_telemetry_text(const struct cluster *cl, struct worker *w, size_t *len);
 json_t *view_worker_detail(const struct cluster *cl, const struct worker *w);
+json_t *view_worker_one(const struct cluster *cl, const struct worker *w);
 json_t *view_worker_gpus(const struct worker *w);
 json_t *view_gpu_sample(const struct gpu_sample *s, int api_names);
 json_t *view_running_tasks(const struct worker *w);
 json_t *view_event(const struct cluster_event *ev);
 json_t *view_event_entry(const struct store_entry *e);
+json_t *view_log_entry(const struct store_entry *e);
+json_t *view_heartbeat_entry(const struct store_entry *e);
 
 #endif

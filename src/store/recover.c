@@ -53,7 +53,7 @@ static const char *const json_fields[] = {
 };
 static const char *const number_fields[] = {
     "cpu_required", "memory_required", "gpu_required", "storage_required", "priority",
-    "max_attempts", "timeout", "attempts", "exit_code", NULL,
+    "max_attempts", "timeout", "attempts", "exit_code", "log_dropped_bytes", NULL,
 };
 
 static int listed(const char *k, const char *const *list)
