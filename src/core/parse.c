@@ -162,6 +162,18 @@ int parse_hostport(const char *s, struct hostport *hp, char *err,
     return 0;
 }
 
+/* Returns non-zero when addr ("host:port") is a loopback address, which
+ * only this machine can reach. */
+int parse_is_loopback(const char *addr)
+{
+    struct hostport hp;
+    char err[64];
+    if (parse_hostport(addr, &hp, err, sizeof(err)) < 0)
+        return 0;
+    return strncmp(hp.host, "127.", 4) == 0 || strcmp(hp.host, "::1") == 0 ||
+           strcmp(hp.host, "localhost") == 0;
+}
+
 /* Parses redis://host:port[/db] or unix:/path[?db=N]. The host must be a
  * numeric address ("localhost" is taken as 127.0.0.1) because resolving a
  * name would block the event loop. */

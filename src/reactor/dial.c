@@ -62,7 +62,10 @@ static int open_socket(const char *addr, char *err, size_t errlen)
 
 /* Starts connecting to addr ("host:port") without blocking (a host name
  * is looked up first). The group's protocol hears on_connect when the
- * connection is up or has failed; output queued before then waits. ud
+ * connection is up (over TLS when the group has a side: after the
+ * handshake, the server's certificate verified for addr's host) or has
+ * failed (conn_error says why a handshake did); output queued before
+ * then waits. ud
  * becomes the connection's protocol state. Returns the connection, or
  * NULL with the reason in err. */
 struct conn *conn_dial(struct listener *grp, const char *addr, void *ud, char *err,
@@ -77,7 +80,7 @@ struct conn *conn_dial(struct listener *grp, const char *addr, void *ud, char *e
         return NULL;
     }
     c->ud = ud;
-    c->flags |= CONN_DIALING;
+    c->flags |= CONN_DIALING | CONN_DIALED;
     ev_io_start(reactor_loop(), &c->wio);
     return c;
 }
