@@ -39,7 +39,8 @@ static void http_tls(const struct config *cfg, struct tls_config *t)
 {
     *t = (struct tls_config){.cert = cfg->http_tls_cert, .key = cfg->http_tls_key,
                              .names = "http.tls_", .plain_reply = http_plain_reply,
-                             .handshake_timeout = cfg->http_header_timeout};
+                             .handshake_timeout = cfg->http_header_timeout,
+                             .max_handshakes = (unsigned long)cfg->http_tls_max_handshakes};
 }
 
 static void agents_tls(const struct config *cfg, struct tls_config *t)
@@ -47,7 +48,8 @@ static void agents_tls(const struct config *cfg, struct tls_config *t)
     *t = (struct tls_config){.cert = cfg->agents_tls_cert, .key = cfg->agents_tls_key,
                              .ca = cfg->agents_tls_ca[0] ? cfg->agents_tls_ca : NULL,
                              .names = "agents.tls_", .plain_reply = agent_plain_reply,
-                             .handshake_timeout = cfg->agents_hello_timeout};
+                             .handshake_timeout = cfg->agents_hello_timeout,
+                             .max_handshakes = (unsigned long)cfg->agents_tls_max_handshakes};
 }
 
 /* Checks the TLS keys of cfg: the files go together, can be read and

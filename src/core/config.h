@@ -27,6 +27,7 @@ struct config {
     double http_ws_ping_interval;
     char *http_tls_cert;          /* PEM; with tls_key the API speaks HTTPS only */
     char *http_tls_key;
+    long http_tls_max_handshakes;
     /* [agents] */
     char *agents_listen;
     char *agents_token;
@@ -41,6 +42,7 @@ struct config {
     char *agents_tls_key;
     char *agents_tls_ca;          /* agents must present a certificate it signed */
     int agents_tls_bind_id;       /* hello's worker_id must be named by that certificate */
+    long agents_tls_max_handshakes;
     /* [redis] */
     char *redis_url;
     char *redis_telemetry_retention;

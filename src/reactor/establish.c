@@ -57,8 +57,27 @@ static void connected(struct conn *c)
         reactor_mark_pending(c);
 }
 
+static void handshake_failed(struct conn *c, int err);
+
+/* An accepted handshake is about to start: past the side's bound on
+ * handshakes under way, the one that has waited longest goes (the timeout
+ * list holds them oldest first). */
+static void make_room(struct tls_side *side)
+{
+    struct timeout_list *t = tls_side_timer(side);
+    unsigned long max = tls_side_max_handshakes(side);
+    while (max && t->list.count >= max) {
+        struct idle_node *n = container_of(list_first(&t->list.head), struct idle_node, link);
+        struct conn *oldest = container_of(n, struct conn, idle);
+        tls_conn_crowded(oldest);
+        handshake_failed(oldest, EAGAIN);
+    }
+}
+
 static void handshake_begin(struct conn *c)
 {
+    if (!(c->flags & CONN_DIALED))
+        make_room(c->ls->tls);
     c->flags |= CONN_HANDSHAKE;
     conn_set_timeout(c, tls_side_timer(c->ls->tls));
     reactor_handshake(c);

@@ -49,8 +49,10 @@ int tls_conn_attach(struct conn *c, struct tls_side *side, const char *addr);
 const char *tls_conn_error(const struct conn *c);
 const char *tls_conn_plain_reply(const struct conn *c);
 void tls_conn_timed_out(struct conn *c);
+void tls_conn_crowded(struct conn *c);
 void tls_log_refusal(const struct conn *c);
 double tls_side_timeout(const struct tls_side *side);
+unsigned long tls_side_max_handshakes(const struct tls_side *side);
 struct timeout_list *tls_side_timer(struct tls_side *side);
 void tls_sides_free(void);
 

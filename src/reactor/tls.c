@@ -158,7 +158,7 @@ static int sniff(struct conn *c)
     char shown[sizeof(b) + 1];
     size_t k = 0;
     for (ssize_t i = 0; i < n && b[i] != '\r' && b[i] != '\n'; i++)
-        shown[k++] = b[i] >= 32 && b[i] < 127 && b[i] != '"' ? (char)b[i] : b[i] == '"' ? '\'' : '.';
+        shown[k++] = b[i] == '"' ? '\'' : b[i] >= 32 && b[i] < 127 ? (char)b[i] : '.';
     shown[k] = '\0';
     t->plain = 1;
     snprintf(t->err, sizeof(t->err), "not TLS: the client spoke plain text (\"%s\"), "
@@ -305,6 +305,17 @@ void tls_conn_timed_out(struct conn *c)
     t->side->st.timeouts++;
     snprintf(t->err, sizeof(t->err), "TLS handshake not complete within %gs",
              tls_side_timeout(t->side));
+}
+
+/* c's handshake was the oldest of too many under way: says so. */
+void tls_conn_crowded(struct conn *c)
+{
+    struct tls_conn *t = c->tls;
+    t->failed = 1;
+    t->timed_out = 1;
+    t->side->st.crowded++;
+    snprintf(t->err, sizeof(t->err), "TLS handshake dropped: %lu under way, the oldest go "
+             "(%smax_handshakes)", t->side->max_handshakes, t->side->names);
 }
 
 /* Logs why an accepted connection was refused: a warning at most once a

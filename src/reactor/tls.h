@@ -31,6 +31,10 @@ struct tls_config {
     const char *names;
     /* A handshake not done within this many seconds is abandoned. */
     double handshake_timeout;
+    /* Server: handshakes under way at most (0: no bound); past it the one
+     * that has waited longest is dropped (a stalled one: a good client's
+     * takes a round trip). */
+    unsigned long max_handshakes;
     /* Server: what a client that speaks plain text to the port is told,
      * unencrypted, before the close (NULL: nothing). */
     const char *plain_reply;
@@ -41,6 +45,7 @@ struct tls_stats {
     unsigned long failed;         /* refused or broken handshakes */
     unsigned long timeouts;       /* not complete in time */
     unsigned long plain;          /* clients that spoke plain text */
+    unsigned long crowded;        /* dropped for max_handshakes */
 };
 
 int tls_config_check(int server, const struct tls_config *cfg, char *err, size_t errlen);

@@ -67,12 +67,13 @@ static int load_pair(SSL_CTX *ctx, const struct tls_config *cfg, char *err, size
                  ssl_reason());
         return -1;
     }
-    if (SSL_CTX_use_PrivateKey_file(ctx, cfg->key, SSL_FILETYPE_PEM) != 1) {
+    int loaded = SSL_CTX_use_PrivateKey_file(ctx, cfg->key, SSL_FILETYPE_PEM) == 1;
+    if (!loaded && ERR_GET_REASON(ERR_peek_last_error()) != X509_R_KEY_VALUES_MISMATCH) {
         snprintf(err, errlen, "%skey = '%s': not a PEM private key (%s)", n, cfg->key,
                  ssl_reason());
         return -1;
     }
-    if (SSL_CTX_check_private_key(ctx) != 1) {
+    if (!loaded || SSL_CTX_check_private_key(ctx) != 1) {
         snprintf(err, errlen, "%skey = '%s': does not match %scert '%s'", n, cfg->key, n,
                  cfg->cert);
         ERR_clear_error();
@@ -166,7 +167,10 @@ static struct tls_side *side_new(int server, const struct tls_config *cfg, char 
     if (!ctx)
         return NULL;
     struct tls_side *t = calloc(1, sizeof(*t));
-    if (!t || (cfg->plain_reply && !(t->plain_reply = strdup(cfg->plain_reply)))) {
+    if (!t || (cfg->plain_reply && !(t->plain_reply = strdup(cfg->plain_reply))) ||
+        !(t->names = strdup(cfg->names ? cfg->names : ""))) {
+        if (t)
+            free(t->plain_reply);
         free(t);
         SSL_CTX_free(ctx);
         snprintf(err, errlen, "out of memory");
@@ -174,6 +178,7 @@ static struct tls_side *side_new(int server, const struct tls_config *cfg, char 
     }
     t->ctx = ctx;
     t->server = server;
+    t->max_handshakes = cfg->max_handshakes;
     timeout_init(&t->timer, reactor_loop(), cfg->handshake_timeout, handshake_expired, NULL);
     list_insert_tail(&sides, &t->link);
     return t;
@@ -206,6 +211,7 @@ int tls_side_reload(struct tls_side *t, const struct tls_config *cfg, char *err,
         return -1;
     SSL_CTX_free(t->ctx);
     t->ctx = ctx;
+    t->max_handshakes = cfg->max_handshakes;
     tls_side_set_timeout(t, cfg->handshake_timeout);
     return 0;
 }
@@ -227,6 +233,7 @@ void tls_side_free(struct tls_side *t)
     list_unlink(&t->link);
     SSL_CTX_free(t->ctx);
     free(t->plain_reply);
+    free(t->names);
     free(t);
 }
 
@@ -248,6 +255,12 @@ void tls_side_stats(const struct tls_side *t, struct tls_stats *st)
 struct timeout_list *tls_side_timer(struct tls_side *t)
 {
     return &t->timer;
+}
+
+/* Returns the bound on handshakes under way (0: none). */
+unsigned long tls_side_max_handshakes(const struct tls_side *t)
+{
+    return t->max_handshakes;
 }
 
 /* Returns the handshake timeout, in seconds. */

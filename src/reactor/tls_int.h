@@ -12,6 +12,8 @@ struct tls_side {
     SSL_CTX *ctx;                 /* for new connections; each SSL holds a reference */
     int server;
     char *plain_reply;
+    char *names;                  /* how errors name the settings */
+    unsigned long max_handshakes;
     struct timeout_list timer;    /* connections in their handshake */
     struct tls_stats st;
     struct list_node link;        /* every side, freed at reactor_shutdown */
@@ -25,7 +27,7 @@ struct tls_conn {
     unsigned failed : 1;          /* a fatal error: no close_notify is due */
     unsigned plain : 1;           /* the client spoke plain text */
     unsigned quiet : 1;           /* closed before saying anything: no log */
-    unsigned timed_out : 1;       /* the handshake ran out of time */
+    unsigned timed_out : 1;       /* the handshake ran out of time, or was crowded out */
     char err[160];
 };
 
