@@ -319,9 +319,10 @@ void tls_conn_crowded(struct conn *c)
 }
 
 /* Logs why an accepted connection was refused: a warning at most once a
- * minute for each peer address and reason (a flood of one kind cannot
- * flood the log; each kind is heard), the counters always. A client that
- * closed before saying anything is only a debug line. */
+ * minute for each port, peer address and kind of reason (the text before any
+ * parenthesis: what a client sent is not part of it), so a flood of one
+ * kind cannot flood the log and each kind is heard; the counters always.
+ * A client that closed before saying anything is only a debug line. */
 void tls_log_refusal(const struct conn *c)
 {
     static double logged[512];
@@ -336,7 +337,10 @@ void tls_log_refusal(const struct conn *c)
     }
     const char *colon = strrchr(c->peer, ':');
     size_t n = colon ? (size_t)(colon - c->peer) : strlen(c->peer);
-    unsigned h = (unsigned)((dict_hash(c->peer, n) ^ dict_hash(t->err, strlen(t->err))) & 511);
+    size_t kind = strcspn(t->err, "(");
+    uint64_t key = dict_hash(c->peer, n) ^ dict_hash(t->err, kind) ^
+                   dict_hash(c->ls->name, strlen(c->ls->name)) * 31;
+    unsigned h = (unsigned)(key & 511);
     double now = ev_now(reactor_loop());
     if (logged[h] && now - logged[h] < LOG_EVERY)
         return;
