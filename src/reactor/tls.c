@@ -31,9 +31,11 @@ static const struct {
     const char *reason, *hint;
 } hints[] = {
     {"tlsv13 alert certificate required",
-     "the server requires a client certificate (--tls-cert, --tls-key)"},
-    {"sslv3 alert handshake failure", "the server refused the handshake (a client certificate?)"},
-    {"tlsv1 alert unknown ca", "the peer does not trust the CA that signed this certificate"},
+     "the server requires a client certificate: --tls-cert, --tls-key"},
+    {"sslv3 alert handshake failure", "the peer refused the handshake"},
+    {"sslv3 alert certificate expired", "the peer says this side's certificate has expired"},
+    {"sslv3 alert bad certificate", "the peer refused this side's certificate"},
+    {"tlsv1 alert unknown ca", "the peer does not trust the CA that signed this side's certificate"},
     {"wrong version number", "is TLS on at the other end?"},
     {"packet length too long", "is TLS on at the other end?"},
     {"http request", "the client spoke plain HTTP"},

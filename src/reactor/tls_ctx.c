@@ -13,10 +13,11 @@
 
 static struct list_node sides = {&sides, &sides};
 
-/* The reason OpenSSL gives for the latest failure, its queue emptied. */
+/* The reason OpenSSL gives for the failure (the first error queued, the
+ * cause; the later ones say where it surfaced), its queue emptied. */
 static const char *ssl_reason(void)
 {
-    unsigned long e = ERR_peek_last_error();
+    unsigned long e = ERR_peek_error();
     const char *r = e ? ERR_reason_error_string(e) : NULL;
     ERR_clear_error();
     return r ? r : "unknown error";
