@@ -11,10 +11,10 @@ import os
 import random
 import re
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
-import threading
 import time
 
 import pytest
@@ -23,6 +23,7 @@ import websocket
 
 import harness
 from harness import BUILD, submit, wait_task, wait_until
+from test_bounds import Watch, settle_rss
 
 
 def openssl(*args, cwd):
@@ -318,7 +319,7 @@ def test_sighup_swaps_certificates_for_new_connections_only(tls_gantryd, agent_f
     old_serial = peer_serial(old)
     shutil.copy(pki.server2[0], os.path.join(g.workdir, "cert.pem"))
     shutil.copy(pki.server2[1], os.path.join(g.workdir, "key.pem"))
-    g.proc.signal(__import__("signal").SIGHUP)
+    g.proc.signal(signal.SIGHUP)
     wait_until(lambda: "agents: TLS certificate reloaded" in g.log(), 10, what="the reload")
     assert "CN=gantryd-rotated" in g.log()
     new = tls_socket(g.http_port, pki.ca)
@@ -337,7 +338,7 @@ def test_sighup_swaps_certificates_for_new_connections_only(tls_gantryd, agent_f
     # A broken file on disk: the reload keeps what is in use, and says why.
     with open(os.path.join(g.workdir, "key.pem"), "w") as f:
         f.write("not a key\n")
-    g.proc.signal(__import__("signal").SIGHUP)
+    g.proc.signal(signal.SIGHUP)
     wait_until(lambda: "reload refused" in g.log(), 10, what="the refused reload")
     assert "http.tls_key" in g.log()
     s = tls_socket(g.http_port, pki.ca)
@@ -394,47 +395,6 @@ def test_random_bytes_and_truncated_handshakes(tls_gantryd, agent_factory, pki):
     assert before < 40
 
 
-class Served:
-    """Times a good HTTPS client's /health, and watches a TLS agent's
-    heartbeats, every 0.1 s in a thread."""
-
-    def __init__(self, g, ca):
-        self.g, self.ca = g, ca
-        self.worst, self.errors = 0.0, []
-        self.stop = threading.Event()
-        self.t = threading.Thread(target=self.run, daemon=True)
-        self.t.start()
-
-    def run(self):
-        while not self.stop.is_set():
-            t0 = time.monotonic()
-            try:
-                r = requests.get(self.g.url + "/health", verify=self.ca, timeout=5)
-                if r.status_code != 200:
-                    self.errors.append(r.status_code)
-            except requests.RequestException as e:
-                self.errors.append(repr(e))
-            self.worst = max(self.worst, time.monotonic() - t0)
-            self.stop.wait(0.1)
-
-    def done(self):
-        self.stop.set()
-        self.t.join()
-        assert not self.errors, self.errors[:3]
-        assert self.worst < 1.0, f"a /health took {self.worst:.2f}s"
-
-
-def rss_kib(g):
-    last = [g.rss_kib()]
-
-    def still():
-        now = g.rss_kib()
-        same = abs(now - last[0]) < 256
-        last[0] = now
-        return same and now
-    return wait_until(still, 10, interval=0.3, what="RSS to settle")
-
-
 def stall(port, hello, n, whole=lambda i: True):
     """n connections that start a handshake and stall: a whole ClientHello
     (the server answers and waits for the client's Finished) or half of
@@ -453,11 +413,11 @@ def test_stalled_handshakes_bounded_memory(tls_gantryd, agent_factory, pki, tmp_
                            "http": {"header_timeout": "6s"}})
     agent_factory(g, "w-good", args=pki.client_args(pki.good), build=harness.OPT_BUILD)
     hello = client_hello(pki.ca)
-    before = rss_kib(g)
+    before = settle_rss(g)
     fds0 = g.settled_fd_count()
     peaks = []
     for rnd in range(3):
-        served = Served(g, pki.ca)
+        served = Watch(g)             # a good HTTPS client's /health, timed
         hb0 = heartbeats(g)
         stalled = stall(g.http_port, hello, 1000, whole=lambda i: i % 2 == 0)
         wait_until(lambda: g.fd_count() >= fds0 + 1000, 10, what="1,000 stalled handshakes")
