@@ -60,6 +60,5 @@ int tls_side_describe(const struct tls_side *t, char *out, size_t outlen);
 
 int conn_is_tls(const struct conn *c);
 int conn_tls_peer_is(const struct conn *c, const char *name);
-int conn_tls_peer_subject(const struct conn *c, char *out, size_t outlen);
 
 #endif

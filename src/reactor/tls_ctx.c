@@ -328,15 +328,3 @@ int conn_tls_peer_is(const struct conn *c, const char *name)
     ERR_clear_error();
     return rc == 1;
 }
-
-/* Writes the subject of c's verified peer certificate into out. Returns
- * 0, or -1 when there is none (out is then ""). */
-int conn_tls_peer_subject(const struct conn *c, char *out, size_t outlen)
-{
-    X509 *cert = verified_peer(c);
-    out[0] = '\0';
-    if (!cert)
-        return -1;
-    subject_of(cert, out, outlen);
-    return 0;
-}
