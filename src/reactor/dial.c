@@ -81,6 +81,11 @@ struct conn *conn_dial(struct listener *grp, const char *addr, void *ud, char *e
     }
     c->ud = ud;
     c->flags |= CONN_DIALING | CONN_DIALED;
+    if (grp->tls && tls_conn_attach(c, grp->tls, addr) < 0) {
+        snprintf(err, errlen, "%s", conn_error(c) ? conn_error(c) : "out of memory");
+        conn_close(c);
+        return NULL;
+    }
     ev_io_start(reactor_loop(), &c->wio);
     return c;
 }

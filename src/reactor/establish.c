@@ -192,13 +192,8 @@ void reactor_dial_done(struct conn *c)
         conn_close(c);
         return;
     }
-    if (!c->ls->tls) {
+    if (c->tls)
+        handshake_begin(c);       /* its TLS state was made by conn_dial */
+    else
         connected(c);
-        return;
-    }
-    if (tls_conn_attach(c, c->ls->tls, c->peer) < 0) {
-        handshake_failed(c, ENOMEM);
-        return;
-    }
-    handshake_begin(c);
 }

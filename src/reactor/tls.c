@@ -246,20 +246,21 @@ const struct conn_transport conn_tls = {
 };
 
 /* The client end: which name the server's certificate must bear (an IP
- * address, or a host name also sent as SNI). */
+ * address, or a host name also sent as SNI; no host is 127.0.0.1, as
+ * conn_dial has it). */
 static int client_start(struct tls_conn *t, int fd, const char *addr)
 {
     struct hostport hp;
     char why[128];
     unsigned char ip[16];
-    if (!(t->ssl = SSL_new(t->side->ctx)) || SSL_set_fd(t->ssl, fd) != 1)
+    if (!(t->ssl = SSL_new(t->side->ctx)) || SSL_set_fd(t->ssl, fd) != 1 ||
+        parse_hostport(addr, &hp, why, sizeof(why)) < 0)
         return -1;
     SSL_set_connect_state(t->ssl);
-    if (parse_hostport(addr, &hp, why, sizeof(why)) < 0 || !hp.host[0])
-        return 0;
-    if (inet_pton(AF_INET, hp.host, ip) == 1 || inet_pton(AF_INET6, hp.host, ip) == 1)
-        return X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), hp.host) == 1 ? 0 : -1;
-    return SSL_set1_host(t->ssl, hp.host) == 1 && SSL_set_tlsext_host_name(t->ssl, hp.host) == 1
+    const char *host = hp.host[0] ? hp.host : "127.0.0.1";
+    if (inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1)
+        return X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), host) == 1 ? 0 : -1;
+    return SSL_set1_host(t->ssl, host) == 1 && SSL_set_tlsext_host_name(t->ssl, host) == 1
                ? 0 : -1;
 }
 
