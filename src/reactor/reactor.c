@@ -811,6 +811,23 @@ static int read_prelude(struct conn *c)
     return 0;
 }
 
+/* A read gave no bytes: the peer's end (n 0), a wait, or an error. */
+static void read_stopped(struct conn *c, ssize_t n)
+{
+    if (n == 0) {
+        if (c->proto->on_eof)
+            c->proto->on_eof(c);
+        else
+            conn_close_after_flush(c);
+    } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        log_debug("%s %s: read: %s", c->ls->name, c->peer,
+                  conn_error(c) ? conn_error(c) : strerror(errno));
+        conn_close(c);
+    } else {
+        read_wait(c);
+    }
+}
+
 static void conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
     struct conn *c = container_of(w, struct conn, rio);
@@ -850,22 +867,9 @@ static void conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
                 return;
             continue;
         }
-        if (n == 0) {
-            if (c->proto->on_eof)
-                c->proto->on_eof(c);
-            else
-                conn_close_after_flush(c);
-            return;
-        }
-        if (errno == EINTR)
+        if (n < 0 && errno == EINTR)
             continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK) {
-            log_debug("%s %s: read: %s", c->ls->name, c->peer,
-                      conn_error(c) ? conn_error(c) : strerror(errno));
-            conn_close(c);
-        } else {
-            read_wait(c);
-        }
+        read_stopped(c, n);
         return;
     }
     /* Its share of this event is read; input the transport still holds
