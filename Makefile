@@ -17,7 +17,7 @@ FUZZ_TIME ?= 20
 GANTRY_DATA ?= $(firstword $(realpath ../shared/data /work/shared/data))
 export GANTRY_DATA
 
-PKGS := hiredis jansson inih libsystemd libcrypto libcurl
+PKGS := hiredis jansson inih libsystemd libssl libcrypto libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -115,11 +115,13 @@ $(BUILD)/lib$(1).a: $(patsubst %.c,$(BUILD)/obj/%.o,$(SRC_$(1))) $(GEN_$(1))
 endef
 $(foreach m,$(MODULES),$(if $(SRC_$(m)),$(eval $(call archive_rule,$(m)))))
 
-LINK = @$(if $(Q),echo "  LINK  $@";) $(CC) $(LDFLAGS) -o $@ $< \
+LINK = @$(if $(Q),echo "  LINK  $@";) $(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) \
        -Wl,--start-group $(filter %.a,$^) -Wl,--end-group $(LIBS)
 libs = $(filter $(foreach m,$(1),$(BUILD)/lib$(m).a),$(ARCHIVES))
 
-$(BUILD)/gantryd: $(BUILD)/obj/src/gantryd.o $(call libs,core graphql reactor proto store http)
+# gantryd is src/gantryd.c and the wiring files beside it (src/gantryd_*.c).
+$(BUILD)/gantryd: $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard src/gantryd*.c)) \
+                  $(call libs,core graphql reactor proto store http)
 	$(LINK)
 $(BUILD)/gantry-agent: $(BUILD)/obj/src/agent/main.o $(call libs,core reactor proto agent)
 	$(LINK)

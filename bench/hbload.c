@@ -8,6 +8,11 @@
  * usage: hbload --master ADDR [--agents N] [--interval DUR | --rate HB/S]
  *               [--duration DUR] [--gpus K] [--token T] [--prefix ID]
  *               [--procs P] [--spread S] [--no-ack | --ack-every N] [--warmup DUR]
+ *               [--tls-ca FILE [--tls-cert FILE --tls-key FILE]]
+ *
+ * With --tls-ca every agent speaks TLS (verifying the master against the
+ * CA, and presenting a client certificate when given one): the handshake
+ * is done before the hello, blocking, like the connect.
  *
  * Round trips are counted from --warmup after every agent of the process
  * has joined: the joins' burst is not the steady state being measured. */
@@ -18,6 +23,9 @@
 #include <getopt.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +41,7 @@
 
 struct agent {
     int fd;
+    SSL *ssl;                     /* with --tls-ca */
     int idx;
     int joined;
     ev_io io, wio;
@@ -52,6 +61,8 @@ static struct {
     double interval, duration, rate, warmup;
     double measure_from;          /* round trips of heartbeats sent before are not counted */
     const char *token, *prefix;
+    const char *tls_ca, *tls_cert, *tls_key;
+    SSL_CTX *tls;
     struct sockaddr_in addr;
     struct ev_loop *loop;
     struct agent *a;
@@ -77,6 +88,8 @@ static void close_agent(struct agent *a)
     a->pending = NULL;
     a->npending = 0;
     ev_timer_stop(H.loop, &a->hb);
+    SSL_free(a->ssl);
+    a->ssl = NULL;
     close(a->fd);
     a->fd = -1;
     H.closed++;
@@ -85,10 +98,41 @@ static void close_agent(struct agent *a)
 /* Writes what the socket takes; a tail that does not fit waits for the
  * socket to drain (the master is behind), and heartbeats are skipped and
  * counted until then. */
+/* One write on a's connection (TLS or not); -1 with errno EAGAIN when
+ * the socket is full. */
+static ssize_t agent_write(struct agent *a, const char *p, size_t n)
+{
+    if (!a->ssl)
+        return write(a->fd, p, n);
+    ERR_clear_error();
+    int w = SSL_write(a->ssl, p, (int)n);
+    if (w > 0)
+        return w;
+    int e = SSL_get_error(a->ssl, w);
+    errno = e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ ? EAGAIN : EPIPE;
+    return -1;
+}
+
+/* One read (TLS or not): bytes, 0 at the end, -1 with errno. */
+static ssize_t agent_read(struct agent *a, char *p, size_t n)
+{
+    if (!a->ssl)
+        return read(a->fd, p, n);
+    ERR_clear_error();
+    int r = SSL_read(a->ssl, p, (int)n);
+    if (r > 0)
+        return r;
+    int e = SSL_get_error(a->ssl, r);
+    if (e == SSL_ERROR_ZERO_RETURN)
+        return 0;
+    errno = e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? EAGAIN : EPIPE;
+    return -1;
+}
+
 static void send_all(struct agent *a, const char *p, size_t n)
 {
     while (n > 0) {
-        ssize_t w = write(a->fd, p, n);
+        ssize_t w = agent_write(a, p, n);
         if (w > 0) {
             p += w;
             n -= (size_t)w;
@@ -181,13 +225,17 @@ static void readable(struct ev_loop *loop, ev_io *w, int revents)
     (void)loop;
     (void)revents;
     struct agent *a = w->data;
-    ssize_t n = read(a->fd, a->in + a->inlen, sizeof(a->in) - a->inlen - 1);
+    ssize_t n = agent_read(a, a->in + a->inlen, sizeof(a->in) - a->inlen - 1);
     if (n <= 0) {
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
             return;
         close_agent(a);
         return;
     }
+    /* TLS may hold more records than this read took: the socket would
+     * not say so. */
+    if (a->ssl && SSL_has_pending(a->ssl))
+        ev_feed_event(H.loop, &a->io, EV_READ);
     a->inlen += (size_t)n;
     a->in[a->inlen] = '\0';
     char *start = a->in, *nl;
@@ -200,6 +248,39 @@ static void readable(struct ev_loop *loop, ev_io *w, int revents)
     memmove(a->in, start, a->inlen);
     if (a->inlen >= sizeof(a->in) - 1)
         a->inlen = 0;
+}
+
+/* The TLS handshake, blocking (the socket still is). */
+static int tls_handshake(struct agent *a)
+{
+    if (!(a->ssl = SSL_new(H.tls)) || SSL_set_fd(a->ssl, a->fd) != 1)
+        return -1;
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(a->ssl), inet_ntoa(H.addr.sin_addr));
+    ERR_clear_error();
+    if (SSL_connect(a->ssl) == 1)
+        return 0;
+    if (H.errors == 0)
+        fprintf(stderr, "hbload: TLS handshake: %s\n",
+                ERR_reason_error_string(ERR_peek_last_error()) ?: "failed");
+    return -1;
+}
+
+/* The client context of --tls-ca (and --tls-cert, --tls-key). */
+static int tls_setup(void)
+{
+    if (!H.tls_ca)
+        return 0;
+    H.tls = SSL_CTX_new(TLS_client_method());
+    if (!H.tls || SSL_CTX_load_verify_locations(H.tls, H.tls_ca, NULL) != 1 ||
+        (H.tls_cert && (SSL_CTX_use_certificate_chain_file(H.tls, H.tls_cert) != 1 ||
+                        SSL_CTX_use_PrivateKey_file(H.tls, H.tls_key, SSL_FILETYPE_PEM) != 1))) {
+        fprintf(stderr, "hbload: TLS files: %s\n", ERR_reason_error_string(ERR_peek_last_error()));
+        return -1;
+    }
+    SSL_CTX_set_verify(H.tls, SSL_VERIFY_PEER, NULL);
+    SSL_CTX_set_mode(H.tls, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                                SSL_MODE_RELEASE_BUFFERS);
+    return 0;
 }
 
 static int connect_agent(struct agent *a)
@@ -219,6 +300,10 @@ static int connect_agent(struct agent *a)
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     a->fd = fd;
+    if (H.tls && tls_handshake(a) < 0) {
+        close_agent(a);
+        return -1;
+    }
     H.connected++;
     char hello[4096];
     int n = snprintf(hello, sizeof(hello),
@@ -348,7 +433,8 @@ static void usage(void)
 {
     fprintf(stderr, "usage: hbload --master ADDR [--agents N] [--interval DUR | --rate HB/S]\n"
                     "              [--duration DUR] [--gpus K] [--token T] [--prefix ID]\n"
-                    "              [--procs P] [--spread S] [--no-ack | --ack-every N] [--warmup DUR]\n");
+                    "              [--procs P] [--spread S] [--no-ack | --ack-every N] [--warmup DUR]\n"
+                    "              [--tls-ca FILE [--tls-cert FILE --tls-key FILE]]\n");
 }
 
 static int parse(int argc, char **argv)
@@ -358,7 +444,8 @@ static int parse(int argc, char **argv)
         {"rate", 1, NULL, 'r'}, {"duration", 1, NULL, 'd'}, {"gpus", 1, NULL, 'g'},
         {"token", 1, NULL, 't'}, {"prefix", 1, NULL, 'p'}, {"procs", 1, NULL, 'P'},
         {"spread", 1, NULL, 's'}, {"no-ack", 0, NULL, 'A'}, {"ack-every", 1, NULL, 'E'},
-        {"warmup", 1, NULL, 'w'},
+        {"warmup", 1, NULL, 'w'}, {"tls-ca", 1, NULL, 'C'}, {"tls-cert", 1, NULL, 'T'},
+        {"tls-key", 1, NULL, 'K'},
         {"help", 0, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     char err[128];
@@ -381,6 +468,9 @@ static int parse(int argc, char **argv)
         case 's': H.spread = atoi(optarg); break;
         case 'A': H.ack = 0; break;
         case 'E': H.ack = atoi(optarg); if (H.ack < 1) return -1; break;
+        case 'C': H.tls_ca = optarg; break;
+        case 'T': H.tls_cert = optarg; break;
+        case 'K': H.tls_key = optarg; break;
         default: return -1;
         }
     }
@@ -403,6 +493,8 @@ int main(int argc, char **argv)
         usage();
         return 2;
     }
+    if (tls_setup() < 0)
+        return 2;
     if (H.procs == 1)
         run_agents(0, H.agents);
     else

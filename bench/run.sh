@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make bench`: the benchmark suite B1-B8 of SPEC 8 (bench/suite.py). Every
+# `make bench`: the benchmark suite of SPEC 8 (bench/suite.py). Every
 # figure is printed next to a ceiling or peer measured in the same run;
 # results go to build/bench/results.json. QUICK=1 runs the short version
 # (under 3 minutes); ONLY=B1,B4 runs a subset.

@@ -104,11 +104,36 @@ def realtime(argv):
     return ["chrt", "-f", "10"] + argv
 
 
+class Certs:
+    """A throwaway CA, gantryd's certificate and an agent certificate
+    (scripts/tls-certs.sh: ECDSA P-256, made with the openssl command)."""
+
+    def __init__(self, work):
+        self.dir = os.path.join(work, "tls")
+        subprocess.run([os.path.join(ROOT, "scripts", "tls-certs.sh"), self.dir, "hb"], check=True)
+        self.ca = os.path.join(self.dir, "ca.pem")
+
+    def server_args(self):
+        """TLS on both of gantryd's ports, mutual TLS on the agents'."""
+        out = []
+        for side in ("http", "agents"):
+            out += ["--set", f"{side}.tls_cert={self.dir}/server.pem",
+                    "--set", f"{side}.tls_key={self.dir}/server.key"]
+        return out + ["--set", f"agents.tls_ca={self.ca}"]
+
+    def client_args(self):
+        return ["--tls-ca", self.ca, "--tls-cert", f"{self.dir}/agent-hb.pem",
+                "--tls-key", f"{self.dir}/agent-hb.key"]
+
+
 class Gantryd:
     def __init__(self, build, redis, workdir, extra=(), cpu=None, rt=False, http=None,
-                 agents=None, log="gantryd.log"):
+                 agents=None, log="gantryd.log", tls=None):
         self.http = http or free_port()
         self.agents = agents or free_port()
+        self.base = f"{'https' if tls else 'http'}://127.0.0.1:{self.http}"
+        self.curl = ["--cacert", tls.ca] if tls else []
+        extra = list(extra) + (tls.server_args() if tls else [])
         self.log = open(os.path.join(workdir, log), "a")
         argv = [os.path.join(build, "gantryd"), "--http", f"127.0.0.1:{self.http}",
                 "--listen", f"127.0.0.1:{self.agents}", "--redis",
@@ -132,10 +157,12 @@ class Gantryd:
 
 
 def hbload(build, gantryd, agents, duration, interval=None, rate=None, gpus=0, ack=True,
-           procs=1, spread=1, ack_every=1, warmup=0, cpu=None, rt=False):
+           procs=1, spread=1, ack_every=1, warmup=0, cpu=None, rt=False, tls=None):
     argv = [os.path.join(build, "hbload"), "--master", f"127.0.0.1:{gantryd.agents}",
             "--agents", str(agents), "--duration", f"{duration}s", "--gpus", str(gpus),
             "--procs", str(procs), "--spread", str(spread)]
+    if tls:
+        argv += tls.client_args()
     if rate:
         argv += ["--rate", str(rate)]
     else:
@@ -160,44 +187,70 @@ HB_FIELDS = ["cpu_usage", "45.20", "memory_usage", "62.80", "storage_usage", "41
              "gpu_usage", "0.00", "running_tasks", "0", "seq", "1"]
 
 
+def xadd_ceiling(r, agents, quick):
+    """XADDs/s this Redis takes (redis-benchmark -P 64, the heartbeat's
+    fields, as many streams as agents); Redis is emptied after."""
+    n = 300000 if quick else 1000000
+    out = subprocess.run(["redis-benchmark", "-p", str(r.port), "-P", "64", "-c", "50",
+                          "-n", str(n), "-r", str(agents), "-q", "XADD",
+                          "gantry:telemetry:__rand_int__", "MINID", "0", "*"] + HB_FIELDS,
+                         capture_output=True, text=True).stdout
+    m = re.findall(r"([\d.]+) requests per second", out)
+    r.cli("FLUSHALL")
+    return float(m[-1]) if m else 0.0
+
+
+def get(g, path):
+    """The body of GET path on g's API (over HTTPS where g speaks it)."""
+    return subprocess.run(["curl", "-s", *g.curl, g.base + path], capture_output=True).stdout
+
+
+def active_workers(g):
+    return json.loads(get(g, "/health"))["active_workers"]
+
+
+def persisted(build, work, r, agents, secs, rate, extra=(), tls=None):
+    """B1's measurement: agents (two hbload processes, four source
+    addresses) offered `rate` heartbeats/s; once all have joined, Redis's
+    count of executed XADDs over `secs` seconds, and gantryd's CPU seconds
+    over the same window. Returns (per second, CPU seconds per heartbeat,
+    hbload's report)."""
+    g = Gantryd(build, r, work, extra, tls=tls)
+    try:
+        # offer more than Redis could take, so the figure is what the
+        # system persists, not what the load generator asked for
+        p = hbload(build, g, agents, secs + 3, rate=round(rate), ack=False, spread=4, procs=2,
+                   tls=tls)
+        deadline = time.time() + 120
+        while active_workers(g) < agents and time.time() < deadline and p.poll() is None:
+            time.sleep(0.5)
+        time.sleep(1)
+        c0, t0, g0 = r.commandstat("xadd"), time.time(), cpu_seconds(g.p.pid)
+        time.sleep(secs)
+        c1, t1, g1 = r.commandstat("xadd"), time.time(), cpu_seconds(g.p.pid)
+        res = finish(p)
+    finally:
+        g.stop()
+    return (c1 - c0) / (t1 - t0), (g1 - g0) / max(c1 - c0, 1), res
+
+
 def b1(build, work, quick, extra=(), replica=False):
     """Heartbeats/s persisted (XADDs Redis executed) with 10,000 agent
     connections, against redis-benchmark XADD -P 64 with the same fields
     into as many streams, on the same Redis, in the same run."""
     agents = 2000 if quick else 10000
-    secs = 5 if quick else 15
+    secs = 3 if quick else 11
     r = Redis(work)
     rep = attach_replica(r, work) if replica else None
     try:
-        n = 300000 if quick else 1000000
-        out = subprocess.run(["redis-benchmark", "-p", str(r.port), "-P", "64", "-c", "50",
-                              "-n", str(n), "-r", str(agents), "-q", "XADD",
-                              "gantry:telemetry:__rand_int__", "MINID", "0", "*"] + HB_FIELDS,
-                             capture_output=True, text=True).stdout
-        m = re.findall(r"([\d.]+) requests per second", out)
-        ceiling = float(m[-1]) if m else 0.0
-        r.cli("FLUSHALL")
-        g = Gantryd(build, r, work, extra=extra)
-        try:
-            # offer more than Redis could take, so the figure is what the
-            # system persists, not what the load generator asked for
-            p = hbload(build, g, agents, secs, rate=round(ceiling * 1.5), ack=False, spread=4,
-                       procs=2)
-            time.sleep(3 if not quick else 2)   # joins
-            c0, t0, g0 = r.commandstat("xadd"), time.time(), cpu_seconds(g.p.pid)
-            time.sleep(secs - 4 if not quick else secs - 3)
-            c1, t1, g1 = r.commandstat("xadd"), time.time(), cpu_seconds(g.p.pid)
-            res = finish(p)
-        finally:
-            g.stop()
-        value = (c1 - c0) / (t1 - t0)
+        ceiling = xadd_ceiling(r, agents, quick)
+        value, per_hb, res = persisted(build, work, r, agents, secs, ceiling * 1.5, extra=extra)
     finally:
         r.stop()
         if rep:
             rep.stop()
     # gantryd's own CPU per heartbeat (kernel time for its sockets included):
     # what one core of gantryd alone would sustain, next to the same ceiling
-    per_hb = (g1 - g0) / max(c1 - c0, 1)
     return {"value": round(value), "ceiling": round(ceiling),
             "ratio": round(value / ceiling, 3) if ceiling else 0,
             "agents": agents, "offered_per_s": round(res["heartbeats_per_s"]),
@@ -301,9 +354,9 @@ def b3(build, work, quick):
             "rss_before": rss0, "rss_after": rss1, "gpus_per_agent": 8}
 
 
-def wrk(url, secs):
+def wrk(url, secs, curl=()):
     """Requests/s; refuses to count a run with errors or non-2xx answers."""
-    code = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", url],
+    code = subprocess.run(["curl", "-s", *curl, "-o", "/dev/null", "-w", "%{http_code}", url],
                           capture_output=True, text=True).stdout
     if code != "200":
         raise RuntimeError(f"{url} answers {code}")
@@ -330,6 +383,26 @@ http {{ access_log off; default_type application/json; keepalive_requests 100000
     return p, port
 
 
+def telemetry_load(build, g, secs, tls=None):
+    """B4's load: 1,000 agents with 8 GPUs heartbeating every 5 s for secs;
+    returns once every worker's document is whole."""
+    load = hbload(build, g, 1000, secs, interval="5s", gpus=8, ack=False, tls=tls)
+    deadline = time.time() + 90
+    while time.time() < deadline and active_workers(g) < 1000:
+        time.sleep(0.5)
+    # Joined is not enough: a worker's GPU samples come with its first
+    # heartbeat, up to 5 s later. Until every worker has sent one the
+    # document keeps growing, and nginx would serve a smaller one.
+    while time.time() < deadline:
+        doc = json.loads(get(g, "/telemetry"))
+        if len(doc) >= 1000 and all(len(w.get("gpus") or []) == 8 and
+                                    all("utilization" in gp for gp in w["gpus"])
+                                    for w in doc.values()):
+            break
+        time.sleep(0.5)
+    return load
+
+
 def b4(build, work, quick):
     """GET /telemetry/{id} and GET /telemetry (1,000 workers) requests/s
     (wrk -t2 -c64) against nginx (one worker) serving the same bytes as a
@@ -342,25 +415,8 @@ def b4(build, work, quick):
     try:
         g = Gantryd(build, r, work)
         try:
-            load = hbload(build, g, 1000, secs * 2 + 30, interval="5s", gpus=8, ack=False)
-            base = f"http://127.0.0.1:{g.http}"
-            deadline = time.time() + 60
-            while time.time() < deadline:
-                out = subprocess.run(["curl", "-s", base + "/health"], capture_output=True, text=True).stdout
-                if json.loads(out)["active_workers"] >= 1000:
-                    break
-                time.sleep(0.5)
-            # Joined is not enough: a worker's GPU samples come with its
-            # first heartbeat, up to 5 s later. Until every worker has sent one the
-            # document keeps growing, and nginx would serve a smaller one.
-            while time.time() < deadline:
-                doc = json.loads(subprocess.run(["curl", "-s", base + "/telemetry"],
-                                                capture_output=True).stdout)
-                if len(doc) >= 1000 and all(len(w.get("gpus") or []) == 8 and
-                                            all("utilization" in gp for gp in w["gpus"])
-                                            for w in doc.values()):
-                    break
-                time.sleep(0.5)
+            load = telemetry_load(build, g, secs * 2 + 30)
+            base = g.base
             one = subprocess.run(["curl", "-s", base + "/telemetry/hb-7"], capture_output=True).stdout
             allw = subprocess.run(["curl", "-s", base + "/telemetry"], capture_output=True).stdout
             with open(os.path.join(work, "www", "telemetry", "hb-7"), "wb") as f:
@@ -713,6 +769,12 @@ GOALS = {
                                for p, v in r["policies"].items())
                      + f" (published: BestFit {r['published']['best-fit']}%, FGD {r['published']['fgd']}%)",
                      r["value"] > r["ceiling"], "above the published FGD"),
+    "B9": lambda r: (f"heartbeats/s persisted over mutual TLS {r['hb_tls']}, without TLS "
+                     f"{r['hb_plain']}, ratio {r['hb_ratio']} ({r['agents']} agents; gantryd CPU "
+                     f"{r['hb_tls_cpu_us']} vs {r['hb_plain_cpu_us']} us/heartbeat); "
+                     f"GET /telemetry/{{id}} over HTTPS {r['api_tls']} req/s, HTTP "
+                     f"{r['api_plain']} req/s, ratio {r['api_ratio']}",
+                     r["hb_ratio"] >= 0.7 and r["api_ratio"] >= 0.7, "both ratios >= 0.7"),
 }
 
 
@@ -722,7 +784,47 @@ def verdict(name, res):
     return f"{name}: {text} [goal {goal}: {'met' if met else 'NOT met'}]"
 
 
-BENCHES = {"B1": b1, "B2": b2, "B3": b3, "B4": b4, "B5": b5, "B6": b6, "B7": b7, "B8": b8}
+def b9(build, work, quick):
+    """Over TLS beside the same without TLS, in the same run: heartbeats/s
+    persisted (B1's setup: 10,000 agents offered 1.5 times Redis's XADD
+    rate) and GET /telemetry/{id} requests/s (B4's: 1,000 workers with 8
+    GPUs, wrk -t2 -c64 over HTTPS). Mutual TLS on the agent port, ECDSA
+    P-256 certificates from scripts/tls-certs.sh."""
+    certs = Certs(work)
+    agents = 2000 if quick else 10000
+    secs = 3 if quick else 11
+    out = {"agents": agents}
+    r = Redis(work)
+    try:
+        ceiling = xadd_ceiling(r, agents, quick)
+        for name, tls in (("plain", None), ("tls", certs)):
+            value, per_hb, _ = persisted(build, work, r, agents, secs, ceiling * 1.5, tls=tls)
+            out[f"hb_{name}"] = round(value)
+            out[f"hb_{name}_cpu_us"] = round(per_hb * 1e6, 2)
+            r.cli("FLUSHALL")
+    finally:
+        r.stop()
+    wsecs = 4 if quick else 10
+    for name, tls in (("plain", None), ("tls", certs)):
+        r = Redis(work)
+        try:
+            g = Gantryd(build, r, work, tls=tls)
+            try:
+                load = telemetry_load(build, g, wsecs + 30, tls=tls)
+                out[f"api_{name}"] = round(wrk(g.base + "/telemetry/hb-7", wsecs, g.curl))
+                load.kill()
+                load.wait()
+            finally:
+                g.stop()
+        finally:
+            r.stop()
+    out["hb_ratio"] = round(out["hb_tls"] / out["hb_plain"], 3) if out["hb_plain"] else 0
+    out["api_ratio"] = round(out["api_tls"] / out["api_plain"], 3) if out["api_plain"] else 0
+    return out
+
+
+BENCHES = {"B1": b1, "B2": b2, "B3": b3, "B4": b4, "B5": b5, "B6": b6, "B7": b7, "B8": b8,
+           "B9": b9}
 
 
 def machine():

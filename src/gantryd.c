@@ -14,6 +14,7 @@
 #include "core/parse.h"
 #include "core/sched.h"
 #include "core/timefmt.h"
+#include "gantryd_tls.h"
 #include "http/api.h"
 #include "http/http.h"
 #include "http/pubsub.h"
@@ -146,16 +147,6 @@ static int parse_args(int argc, char **argv, int *check)
     return 0;
 }
 
-static int is_loopback(const char *addr)
-{
-    struct hostport hp;
-    char err[64];
-    if (parse_hostport(addr, &hp, err, sizeof(err)) < 0)
-        return 0;
-    return strncmp(hp.host, "127.", 4) == 0 || strcmp(hp.host, "::1") == 0 ||
-           strcmp(hp.host, "localhost") == 0;
-}
-
 /* Builds a configuration from defaults, the file, the environment and the
  * flags, and checks the rules that join keys. Returns 0, or -1 with the
  * reason in err. */
@@ -174,14 +165,14 @@ static int load_config(struct config *cfg, char *err, size_t errlen)
             return -1;
         }
     }
-    if (!cfg->http_tokens[0] && !cfg->http_insecure && !is_loopback(cfg->http_listen)) {
+    if (!cfg->http_tokens[0] && !cfg->http_insecure && !parse_is_loopback(cfg->http_listen)) {
         snprintf(err, errlen,
                  "http.listen = '%s': no http.tokens are set, so the API may "
                  "only listen on loopback (set http.tokens, or http.insecure = true)",
                  cfg->http_listen);
         return -1;
     }
-    return 0;
+    return gantryd_tls_check(cfg, err, errlen);
 }
 
 static void ws_limits(const struct config *cfg, struct ws_limits *lim)
@@ -263,6 +254,7 @@ static void session_settings(const struct config *cfg, struct session_config *sc
     sc->max_connections = cfg->agents_max_connections;
     sc->master_id = G.master_id;
     sc->redirect = agents_redirect;
+    sc->tls_bind_id = cfg->agents_tls_bind_id;
 }
 
 /* Applies what can change while running; names what needs a restart. */
@@ -316,6 +308,7 @@ static void reload(void)
         return;
     }
     apply_live(&G.cfg, &cfg);
+    gantryd_tls_reload(&cfg);
     config_free(&G.cfg);
     G.cfg = cfg;
     log_info("configuration reloaded (log level %s)", G.cfg.log_level);
@@ -588,6 +581,7 @@ int main(int argc, char **argv)
     G.loop = EV_DEFAULT;
     if (reactor_init(G.loop) < 0 || start_agents(err, sizeof(err)) < 0 ||
         start_store(err, sizeof(err)) < 0 || start_http(err, sizeof(err)) < 0 ||
+        gantryd_tls_start(&G.cfg, &G.http_ls, &G.agent_ls, err, sizeof(err)) < 0 ||
         start_ha(err, sizeof(err)) < 0) {
         log_error("%s", err);
         return 1;
@@ -599,8 +593,9 @@ int main(int argc, char **argv)
     notify_watchdog_start(G.loop);
     if (!G.cfg.agents_token[0])
         log_warn("no agents.token set: any agent that reaches %s may join", G.agent_ls.addr);
-    log_info("gantryd %s: HTTP on http://%s, agents on %s (policy %s)", GANTRY_VERSION,
-             G.http_ls.addr, G.agent_ls.addr, G.cfg.scheduler_policy);
+    log_info("gantryd %s: HTTP on %s://%s, agents on %s%s (policy %s)", GANTRY_VERSION,
+             G.http_ls.tls ? "https" : "http", G.http_ls.addr, G.agent_ls.addr,
+             G.agent_ls.tls ? " (TLS)" : "", G.cfg.scheduler_policy);
     notify_ready("serving");
     ev_run(G.loop, 0);
     shutdown_all();

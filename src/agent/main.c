@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "core/parse.h"
 #include "core/worker.h"
+#include "proto/client.h"
 
 struct agent A;
 
@@ -40,6 +41,7 @@ static void usage(FILE *f)
             "  --nvml PATH         NVML library (default libnvidia-ml.so.1)\n"
             "  --nvidia-smi PATH   nvidia-smi, used when NVML is not there\n"
             "  --log-level LEVEL   error, warn, info, debug\n"
+            ND_CLIENT_TLS_USAGE
             "  --help, --version\n");
 }
 
@@ -90,6 +92,8 @@ static int set_option(int ch, const char *v)
 {
     char why[128];
     enum log_level lv;
+    if (nd_client_tls_option(ch, v))
+        return 0;
     switch (ch) {
     case 'm':
         if (masters_parse(&A.masters, v, why, sizeof(why)) < 0)
@@ -142,6 +146,7 @@ static int parse_args(int argc, char **argv)
         {"on-stop", required_argument, NULL, 'o'}, {"stop-grace", required_argument, NULL, 'g'},
         {"buffer", required_argument, NULL, 'b'}, {"nvml", required_argument, NULL, 'n'},
         {"nvidia-smi", required_argument, NULL, 's'}, {"log-level", required_argument, NULL, 'L'},
+        ND_CLIENT_TLS_OPTS,
         {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
     int ch, rc;
@@ -266,6 +271,12 @@ int main(int argc, char **argv)
     if (reactor_init(A.loop) < 0) {
         fprintf(stderr, "gantry-agent: out of memory\n");
         return 1;
+    }
+    char err[512];
+    if (nd_client_tls_setup(err, sizeof(err)) < 0) {
+        fprintf(stderr, "gantry-agent: %s\n", err);
+        reactor_shutdown();
+        return 2;
     }
     runner_init();
     ev_signal sterm, sint;

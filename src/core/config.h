@@ -25,6 +25,9 @@ struct config {
     size_t http_ws_max_message;
     size_t http_ws_queue;
     double http_ws_ping_interval;
+    char *http_tls_cert;          /* PEM; with tls_key the API speaks HTTPS only */
+    char *http_tls_key;
+    long http_tls_max_handshakes;
     /* [agents] */
     char *agents_listen;
     char *agents_token;
@@ -35,6 +38,11 @@ struct config {
     size_t agents_max_output;
     long agents_max_connections;
     double agents_hello_timeout;
+    char *agents_tls_cert;        /* PEM; with tls_key the agent port speaks TLS only */
+    char *agents_tls_key;
+    char *agents_tls_ca;          /* agents must present a certificate it signed */
+    int agents_tls_bind_id;       /* hello's worker_id must be named by that certificate */
+    long agents_tls_max_handshakes;
     /* [redis] */
     char *redis_url;
     char *redis_telemetry_retention;

@@ -235,6 +235,18 @@ static int parse_sentinel_url(const char *p, struct redis_addr *ra, char *err, s
     return dbs && dbs[1] ? parse_db(dbs + 1, &ra->db, err, errlen) : 0;
 }
 
+/* Returns non-zero when addr ("host:port") is a loopback address, which
+ * only this machine can reach. */
+int parse_is_loopback(const char *addr)
+{
+    struct hostport hp;
+    char err[64];
+    if (parse_hostport(addr, &hp, err, sizeof(err)) < 0)
+        return 0;
+    return strncmp(hp.host, "127.", 4) == 0 || strcmp(hp.host, "::1") == 0 ||
+           strcmp(hp.host, "localhost") == 0;
+}
+
 /* Parses redis://host:port[/db], unix:/path[?db=N] or
  * sentinel://host:port,.../master_name[/db]. Hosts must be numeric
  * addresses: resolving a name would block the event loop. */

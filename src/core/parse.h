@@ -17,6 +17,7 @@ struct hostport {
     int port;
 };
 int parse_hostport(const char *s, struct hostport *hp, char *err, size_t errlen);
+int parse_is_loopback(const char *addr);
 
 #define REDIS_MAX_SENTINELS 8
 

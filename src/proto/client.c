@@ -8,10 +8,63 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/dict.h"
+#include "core/log.h"
 #include "msg.h"
+#include "reactor/tls.h"
 
 #define BACKOFF_MIN 0.2
 #define BACKOFF_MAX 10.0
+#define TLS_HANDSHAKE_TIMEOUT 10.0
+#define TLS_LOG_EVERY 60.0
+
+/* The process's client TLS (the flags), shared by every group. */
+static struct {
+    int on;
+    const char *ca, *cert, *key;
+    struct tls_side *side;
+    double logged[64];            /* by reason: when last logged */
+} T;
+
+/* Takes one of the ND_OPT_TLS* options. Returns 1 when opt was one of
+ * them, else 0. */
+int nd_client_tls_option(int opt, const char *value)
+{
+    switch (opt) {
+    case ND_OPT_TLS: T.on = 1; return 1;
+    case ND_OPT_TLS_CA: T.on = 1; T.ca = value; return 1;
+    case ND_OPT_TLS_CERT: T.on = 1; T.cert = value; return 1;
+    case ND_OPT_TLS_KEY: T.key = value; return 1;
+    default: return 0;
+    }
+}
+
+/* Loads the files the TLS flags named (after reactor_init; groups made
+ * afterwards speak TLS). Returns 0, or -1 with "--tls-...: reason" in
+ * err. */
+int nd_client_tls_setup(char *err, size_t errlen)
+{
+    if (!T.on && !T.key)
+        return 0;
+    struct tls_config cfg = {.cert = T.cert, .key = T.key, .ca = T.ca, .names = "--tls-",
+                             .handshake_timeout = TLS_HANDSHAKE_TIMEOUT};
+    T.on = 1;
+    T.side = tls_client_new(&cfg, err, errlen);
+    return T.side ? 0 : -1;
+}
+
+/* A TLS failure is what a person must see to fix it (a CA, a
+ * certificate, a port without TLS): a warning, at most once a minute for
+ * each reason. */
+static void tls_trouble(const struct nd_client *nc, const char *why)
+{
+    unsigned h = (unsigned)(dict_hash(why, strlen(why)) & 63);
+    double now = ev_now(reactor_loop());
+    if (T.logged[h] && now - T.logged[h] < TLS_LOG_EVERY)
+        return;
+    T.logged[h] = now;
+    log_warn("master %s: %s", nc->dialled, why);
+}
 
 static double draw(void)
 {
@@ -76,7 +129,7 @@ static void client_on_connect(struct conn *c, int err)
     if (!nc)
         return;
     if (err) {
-        nc->why = strerror(err);
+        nc->why = conn_error(c) ? conn_error(c) : strerror(err);
         return;                   /* closed next: on_close reports it */
     }
     nc->up = 1;
@@ -129,6 +182,10 @@ static void client_on_close(struct conn *c)
     struct nd_client *nc = c->ud;
     if (!nc || nc->conn != c->id)
         return;
+    if (conn_error(c)) {
+        nc->why = conn_error(c);  /* lives until c is freed, after this */
+        tls_trouble(nc, nc->why);
+    }
     gone(nc, nc->why ? nc->why : "the connection was lost", nc->up);
 }
 
@@ -151,11 +208,12 @@ static const struct conn_proto client_proto = {
 
 /* Prepares a group for clients' connections: frames up to max_frame
  * bytes in, at most max_output bytes queued out (past it a connection is
- * closed, and made again). */
+ * closed, and made again), over TLS when the flags asked for it. */
 void nd_client_group_init(struct listener *grp, const char *name, size_t max_frame,
                           size_t max_output)
 {
     listener_group_init(grp, name, &client_proto, max_frame + 1, max_output);
+    grp->tls = T.side;
 }
 
 /* Sets up nc for the group of masters m (kept by pointer); nothing

@@ -17,6 +17,23 @@
 
 struct nd_client;
 
+/* The TLS flags gantry-agent and gantry-replay share (SPEC 1 "TLS"): add
+ * ND_CLIENT_TLS_OPTS to the getopt_long table and ND_CLIENT_TLS_USAGE to
+ * the help, hand the option to nd_client_tls_option, then call
+ * nd_client_tls_setup after reactor_init. */
+enum { ND_OPT_TLS = 0x200, ND_OPT_TLS_CA, ND_OPT_TLS_CERT, ND_OPT_TLS_KEY };
+#define ND_CLIENT_TLS_OPTS                                                              \
+    {"tls", no_argument, NULL, ND_OPT_TLS}, {"tls-ca", required_argument, NULL, ND_OPT_TLS_CA}, \
+    {"tls-cert", required_argument, NULL, ND_OPT_TLS_CERT},                            \
+    {"tls-key", required_argument, NULL, ND_OPT_TLS_KEY}
+#define ND_CLIENT_TLS_USAGE                                                                  \
+    "  --tls               speak TLS to the master; its certificate must name the --master\n" \
+    "                      host (a DNS name, or the IP address)\n"                          \
+    "  --tls-ca FILE       verify the master against this CA (default: the system's;\n"      \
+    "                      implies --tls)\n"                                                  \
+    "  --tls-cert FILE     present this client certificate (mutual TLS; implies --tls)\n"    \
+    "  --tls-key FILE      the client certificate's private key\n"
+
 struct nd_client_ops {
     /* Connected: send hello. */
     void (*on_up)(struct nd_client *nc);
@@ -45,6 +62,8 @@ struct nd_client {
     int stopped;
 };
 
+int nd_client_tls_option(int opt, const char *value);
+int nd_client_tls_setup(char *err, size_t errlen);
 void nd_client_group_init(struct listener *grp, const char *name, size_t max_frame,
                           size_t max_output);
 void nd_client_init(struct nd_client *nc, struct listener *grp, const struct masters *m,

@@ -6,6 +6,7 @@
 
 #include "core/log.h"
 #include "msg.h"
+#include "reactor/tls.h"
 
 struct session {
     struct conn *c;
@@ -34,7 +35,7 @@ static const char *const error_codes[] = {
     "BAD_FRAME", "FRAME_TOO_LARGE", "BAD_TOKEN", "UNKNOWN_WORKER",
     "DUPLICATE_WORKER", "UNSUPPORTED_VERSION", "UNKNOWN_TYPE", "NOT_JOINED",
     "BAD_MESSAGE", "HELLO_TIMEOUT", "WORKER_REMOVED", "ALREADY_JOINED", "NOT_YOUR_TASK",
-    "REPLACED", "SLOW_READER", "not_leader", NULL,
+    "REPLACED", "SLOW_READER", "not_leader", "CERT_MISMATCH", NULL,
 };
 
 /* Returns the name of error counter i, or NULL past the last. */
@@ -153,6 +154,11 @@ static void on_hello(struct session *s, json_t *j)
     }
     if (!token_ok(tok)) {
         fail(s, "BAD_TOKEN", "the join token is not valid");
+        return;
+    }
+    if (S.cfg.tls_bind_id && !conn_tls_peer_is(s->c, h.worker_id)) {
+        fail(s, "CERT_MISMATCH", "the client certificate does not name this worker_id "
+                                 "(agents.tls_bind_id)");
         return;
     }
     struct worker *old = cluster_worker(S.cl, h.worker_id);

@@ -15,6 +15,9 @@ struct session_config {
     double heartbeat_timeout;     /* to suggest a heartbeat interval */
     long max_connections;
     const char *master_id;
+    /* hello's worker_id must be named by the agent's verified client
+     * certificate (agents.tls_bind_id). */
+    int tls_bind_id;
     /* The store's write numbers, and a call once writes from..to are in
      * Redis (the store's store_seq and store_when_stored, handed in by the
      * wiring): assignments and result acknowledgements wait for their own
@@ -31,7 +34,7 @@ struct session_config {
 
 struct session_stats {
     unsigned long frames, heartbeats, errors;
-    unsigned long errors_by_code[16];
+    unsigned long errors_by_code[24];
 };
 
 int session_server_start(struct listener *ls, struct cluster *cl,

@@ -4,7 +4,6 @@
  * listens, holding the protocol and the input and output bounds its
  * connections share. */
 #include <errno.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -12,7 +11,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "core/parse.h"
 #include "reactor_int.h"
 
 /* Prepares grp as a group of dialled connections speaking proto. */
@@ -29,39 +27,32 @@ void listener_group_init(struct listener *grp, const char *name,
     snprintf(grp->name, sizeof(grp->name), "%s", name);
 }
 
-static int open_socket(const char *addr, char *err, size_t errlen)
+/* The connection for a socket whose connect is under way to `name`
+ * ("host:port"): over TLS when the group has a side, the server's
+ * certificate verified for name's host. Returns it, or NULL with the
+ * reason in err (fd is closed then). */
+static struct conn *dialled(struct listener *grp, int fd, const char *name, void *ud, char *err,
+                            size_t errlen)
 {
-    struct hostport hp;
-    char port[8];
-    if (parse_hostport(addr, &hp, err, errlen) < 0)
-        return -1;
-    struct addrinfo hints = {0}, *res;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV;
-    snprintf(port, sizeof(port), "%d", hp.port);
-    int rc = getaddrinfo(hp.host[0] ? hp.host : "127.0.0.1", port, &hints, &res);
-    if (rc != 0) {
-        snprintf(err, errlen, "%s: %s", addr, gai_strerror(rc));
-        return -1;
+    struct conn *c = reactor_conn_make(grp, fd, name);
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
     }
-    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) < 0 && errno != EINPROGRESS) {
-        snprintf(err, errlen, "%s: %s", addr, strerror(errno));
-        close(fd);
-        fd = -1;
-    } else if (fd < 0) {
-        snprintf(err, errlen, "%s", strerror(errno));
+    c->ud = ud;
+    c->flags |= CONN_DIALING | CONN_DIALED;
+    if (grp->tls && tls_conn_attach(c, grp->tls, name) < 0) {
+        snprintf(err, errlen, "%s", conn_error(c) ? conn_error(c) : "out of memory");
+        conn_close(c);
+        return NULL;
     }
-    freeaddrinfo(res);
-    if (fd >= 0) {
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    }
-    return fd;
+    ev_io_start(reactor_loop(), &c->wio);
+    return c;
 }
 
-/* Starts connecting to the resolved address sa (named `name` in logs)
- * without blocking; as conn_dial. */
+/* Starts connecting to the resolved address sa, called `name`
+ * ("host:port", the host a TLS certificate must name), without blocking;
+ * as conn_dial. */
 struct conn *conn_dial_sockaddr(struct listener *grp, const struct sockaddr *sa,
                                 unsigned len, const char *name, void *ud, char *err,
                                 size_t errlen)
@@ -75,35 +66,5 @@ struct conn *conn_dial_sockaddr(struct listener *grp, const struct sockaddr *sa,
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    struct conn *c = reactor_conn_make(grp, fd, name);
-    if (!c) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    c->ud = ud;
-    c->flags |= CONN_DIALING;
-    ev_io_start(reactor_loop(), &c->wio);
-    return c;
-}
-
-/* Starts connecting to addr ("host:port") without blocking (a host name
- * is looked up first). The group's protocol hears on_connect when the
- * connection is up or has failed; output queued before then waits. ud
- * becomes the connection's protocol state. Returns the connection, or
- * NULL with the reason in err. */
-struct conn *conn_dial(struct listener *grp, const char *addr, void *ud, char *err,
-                       size_t errlen)
-{
-    int fd = open_socket(addr, err, errlen);
-    if (fd < 0)
-        return NULL;
-    struct conn *c = reactor_conn_make(grp, fd, addr);
-    if (!c) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    c->ud = ud;
-    c->flags |= CONN_DIALING;
-    ev_io_start(reactor_loop(), &c->wio);
-    return c;
+    return dialled(grp, fd, name, ud, err, errlen);
 }

@@ -178,7 +178,8 @@ int reactor_init(struct ev_loop *loop)
     return 0;
 }
 
-/* Frees what the reactor holds; every connection must be gone. */
+/* Frees what the reactor holds, TLS sides included; every connection
+ * must be gone. */
 void reactor_shutdown(void)
 {
     before_sleep(R.loop, &R.before_sleep, 0);
@@ -188,6 +189,7 @@ void reactor_shutdown(void)
     ev_check_stop(R.loop, &R.after_poll);
     ev_idle_stop(R.loop, &R.keep_polling);
     timeout_stop(&R.linger);
+    tls_sides_free();
     dict_free(&R.by_id);
     free(R.scratch);
     R.scratch = NULL;
@@ -242,7 +244,8 @@ struct conn *conn_find(uint64_t id)
     return (c->flags & CONN_CLOSING) ? NULL : c;
 }
 
-static void conn_mark_pending(struct conn *c)
+/* Puts c in the before-sleep flush list. */
+void reactor_mark_pending(struct conn *c)
 {
     if (!(c->flags & CONN_PENDING)) {
         c->flags |= CONN_PENDING;
@@ -359,7 +362,7 @@ int conn_write_framed(struct conn *c, const void *hdr, size_t hlen, struct rbuf 
     g->shared = b;
     b->refs++;
     c->seg_bytes += oseg_len(g);
-    conn_mark_pending(c);
+    reactor_mark_pending(c);
     account(c);
     return 0;
 }
@@ -383,7 +386,7 @@ int conn_write(struct conn *c, const void *p, size_t n)
         conn_close(c);
         return -1;
     }
-    conn_mark_pending(c);
+    reactor_mark_pending(c);
     account(c);
     return 0;
 }
@@ -393,7 +396,7 @@ int conn_write(struct conn *c, const void *p, size_t n)
 void conn_want_drain(struct conn *c)
 {
     c->flags |= CONN_WANT_DRAIN;
-    conn_mark_pending(c);
+    reactor_mark_pending(c);
 }
 
 /* Returns non-zero when c has more than cap bytes queued, or the output
@@ -434,7 +437,7 @@ int conn_printf(struct conn *c, const char *fmt, ...)
         conn_close(c);
         return -1;
     }
-    conn_mark_pending(c);
+    reactor_mark_pending(c);
     account(c);
     return 0;
 }
@@ -444,7 +447,7 @@ int conn_printf(struct conn *c, const char *fmt, ...)
 void conn_flush_soon(struct conn *c)
 {
     if (!(c->flags & CONN_CLOSING) && conn_pending_bytes(c)) {
-        conn_mark_pending(c);
+        reactor_mark_pending(c);
         account(c);
     }
 }
@@ -491,7 +494,8 @@ static void consume(struct conn *c, size_t w)
 }
 
 /* One write of what c has queued: the segments, then its own buffer, in
- * one writev. Consumes what went; returns write()'s result. */
+ * one call of the transport. Consumes what went; returns the transport's
+ * result. */
 static ssize_t write_queued(struct conn *c)
 {
     struct iovec iov[WRITE_IOV];
@@ -500,7 +504,7 @@ static ssize_t write_queued(struct conn *c)
         n += oseg_iov(&c->seg[(c->seg_head + i) % c->seg_cap], iov + n);
     if (c->out.len && n < WRITE_IOV)
         iov[n++] = (struct iovec){buf_start(&c->out), c->out.len};
-    ssize_t w = n == 1 ? write(c->fd, iov[0].iov_base, iov[0].iov_len) : writev(c->fd, iov, n);
+    ssize_t w = c->tr->writev(c, iov, n);
     if (w > 0)
         consume(c, (size_t)w);
     return w;
@@ -511,10 +515,36 @@ static void conn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
     (void)loop;
     (void)revents;
     struct conn *c = container_of(w, struct conn, wio);
-    if (c->flags & CONN_DIALING)
+    if (c->flags & CONN_DIALING) {
         reactor_dial_done(c);
-    else
-        conn_flush(c);
+        return;
+    }
+    if (c->flags & CONN_HANDSHAKE) {
+        reactor_handshake(c);
+        return;
+    }
+    if (c->flags & CONN_READ_ON_WRITE) {
+        /* A read that waited for this: it goes first, then the output. */
+        c->flags &= ~CONN_READ_ON_WRITE;
+        ev_feed_event(R.loop, &c->rio, EV_READ);
+    }
+    conn_flush(c);
+}
+
+/* The transport's write must wait: for the socket to be writable (the
+ * write watcher), or, in TLS, readable (the read watcher runs the flush
+ * again). */
+static void flush_wait(struct conn *c)
+{
+    if (!(c->flags & CONN_IO_WRITE)) {
+        c->flags |= CONN_WRITE_ON_READ;
+        if (!(c->flags & CONN_READ_ON_WRITE))
+            ev_io_stop(R.loop, &c->wio);
+        if (!ev_is_active(&c->rio))
+            ev_io_start(R.loop, &c->rio);
+    } else if (!ev_is_active(&c->wio)) {
+        ev_io_start(R.loop, &c->wio);
+    }
 }
 
 /* Writes what the socket takes; keeps the write watcher only while bytes
@@ -525,8 +555,9 @@ static void conn_flush(struct conn *c)
         c->flags &= ~CONN_PENDING;
         list_unlink(&c->pending);
     }
-    if (c->flags & (CONN_CLOSING | CONN_DIALING))
+    if (c->flags & (CONN_CLOSING | CONN_DIALING | CONN_HANDSHAKE))
         return;
+    c->flags &= ~CONN_WRITE_ON_READ;
     while (conn_pending_bytes(c) > 0) {
         ssize_t n = write_queued(c);
         if (n > 0)
@@ -535,16 +566,17 @@ static void conn_flush(struct conn *c)
             continue;
         account(c);
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            if (!ev_is_active(&c->wio))
-                ev_io_start(R.loop, &c->wio);
+            flush_wait(c);
             return;
         }
-        log_debug("%s %s: write: %s", c->ls->name, c->peer, strerror(errno));
+        log_debug("%s %s: write: %s", c->ls->name, c->peer,
+                  conn_error(c) ? conn_error(c) : strerror(errno));
         conn_close(c);
         return;
     }
     account(c);
-    ev_io_stop(R.loop, &c->wio);
+    if (!(c->flags & CONN_READ_ON_WRITE))
+        ev_io_stop(R.loop, &c->wio);
     if ((c->flags & CONN_WANT_DRAIN) && c->proto->on_drain) {
         c->flags &= ~CONN_WANT_DRAIN;
         c->proto->on_drain(c);
@@ -563,7 +595,7 @@ static void conn_flush(struct conn *c)
         /* The peer may still be sending what we refused: closing with
          * unread bytes would reset the connection and lose our answer. Send
          * FIN, drain for a while, then close. */
-        shutdown(c->fd, SHUT_WR);
+        c->tr->shutdown(c);
         conn_set_timeout(c, &R.linger);
         if (!ev_is_active(&c->rio))
             ev_io_start(R.loop, &c->rio);
@@ -579,7 +611,7 @@ void conn_linger_close(struct conn *c)
     if (c->flags & CONN_CLOSING)
         return;
     c->flags |= CONN_CLOSE_AFTER_FLUSH | CONN_LINGER;
-    conn_mark_pending(c);
+    reactor_mark_pending(c);
 }
 
 /* Writes c's queued output now rather than before the loop sleeps (for a
@@ -610,6 +642,7 @@ void conn_close(struct conn *c)
         timeout_remove(c->tmo, &c->idle);
         c->tmo = NULL;
     }
+    c->tr->close(c);
     close(c->fd);
     c->fd = -1;
     account(c);
@@ -627,7 +660,7 @@ void conn_close_after_flush(struct conn *c)
     if (conn_pending_bytes(c) == 0)
         conn_close(c);
     else
-        conn_mark_pending(c);
+        reactor_mark_pending(c);
 }
 
 static void conn_free(struct conn *c)
@@ -641,6 +674,7 @@ static void conn_free(struct conn *c)
     buf_free(&c->in);
     buf_free(&c->out);
     free_segments(c);
+    c->tr->free(c);
     free(c);
 }
 
@@ -666,7 +700,8 @@ void conn_touch(struct conn *c)
 void conn_pause_read(struct conn *c)
 {
     c->flags |= CONN_READ_PAUSED;
-    ev_io_stop(R.loop, &c->rio);
+    if (!(c->flags & (CONN_WRITE_ON_READ | CONN_HANDSHAKE)))
+        ev_io_stop(R.loop, &c->rio);
 }
 
 /* Reads again, starting with the bytes buffered while paused. */
@@ -675,8 +710,10 @@ void conn_resume_read(struct conn *c)
     if (!(c->flags & CONN_READ_PAUSED) || conn_closing(c))
         return;
     c->flags &= ~CONN_READ_PAUSED;
+    if (c->flags & CONN_HANDSHAKE)
+        return;
     ev_io_start(R.loop, &c->rio);
-    if (c->in.len) {
+    if (c->in.len || c->tr->pending(c)) {
         c->flags |= CONN_REFEED;
         ev_feed_event(R.loop, &c->rio, EV_READ);
     }
@@ -739,13 +776,28 @@ static void flush_pending(void)
         conn_flush(container_of(pos, struct conn, pending));
 }
 
-static void conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+/* The transport's read must wait: for readable (the watcher that called
+ * it), or, in TLS, for writable (the write watcher runs the read again). */
+static void read_wait(struct conn *c)
 {
-    struct conn *c = container_of(w, struct conn, rio);
-    (void)loop;
-    (void)revents;
-    if (++R.reads_in_turn % FLUSH_EVERY_READS == 0)
-        flush_pending();
+    if (c->flags & CONN_IO_WRITE) {
+        c->flags |= CONN_READ_ON_WRITE;
+        if (!ev_is_active(&c->wio))
+            ev_io_start(R.loop, &c->wio);
+    }
+}
+
+/* A read event on c's socket: a write that waited for it goes on first
+ * (TLS), then the reads. Returns non-zero when reading should stop. */
+static int read_prelude(struct conn *c)
+{
+    if (c->flags & CONN_WRITE_ON_READ) {
+        conn_flush(c);
+        if (c->flags & CONN_CLOSING)
+            return 1;
+        if ((c->flags & CONN_READ_PAUSED) && !(c->flags & CONN_WRITE_ON_READ))
+            ev_io_stop(R.loop, &c->rio);
+    }
     if (c->flags & CONN_REFEED) {
         /* Input buffered during a pause: offer it before reading more. */
         c->flags &= ~CONN_REFEED;
@@ -754,8 +806,41 @@ static void conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
     }
     if (c->flags & CONN_LINGER) {
         conn_drain(c);
+        return 1;
+    }
+    return 0;
+}
+
+/* A read gave no bytes: the peer's end (n 0), a wait, or an error. */
+static void read_stopped(struct conn *c, ssize_t n)
+{
+    if (n == 0) {
+        if (c->proto->on_eof)
+            c->proto->on_eof(c);
+        else
+            conn_close_after_flush(c);
+    } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        log_debug("%s %s: read: %s", c->ls->name, c->peer,
+                  conn_error(c) ? conn_error(c) : strerror(errno));
+        conn_close(c);
+    } else {
+        read_wait(c);
+    }
+}
+
+static void conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct conn *c = container_of(w, struct conn, rio);
+    (void)loop;
+    (void)revents;
+    if (++R.reads_in_turn % FLUSH_EVERY_READS == 0)
+        flush_pending();
+    if (c->flags & CONN_HANDSHAKE) {
+        reactor_handshake(c);
         return;
     }
+    if (read_prelude(c))
+        return;
     for (int i = 0; i < READS_PER_EVENT; i++) {
         if (c->flags & (CONN_CLOSING | CONN_CLOSE_AFTER_FLUSH | CONN_READ_PAUSED | CONN_YIELDED))
             return;
@@ -770,7 +855,7 @@ static void conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
             dst = buf_end(&c->in);
             room = c->in.cap - c->in.off - c->in.len;
         }
-        ssize_t n = read(c->fd, dst, room);
+        ssize_t n = c->tr->read(c, dst, room);
         if (n > 0) {
             if (owned) {
                 c->in.len += (size_t)n;
@@ -778,39 +863,20 @@ static void conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
             } else {
                 conn_feed(c, dst, (size_t)n, 0);
             }
-            if ((size_t)n < room)
+            if ((size_t)n < room && !c->tr->pending(c))
                 return;
             continue;
         }
-        if (n == 0) {
-            if (c->proto->on_eof)
-                c->proto->on_eof(c);
-            else
-                conn_close_after_flush(c);
-            return;
-        }
-        if (errno == EINTR)
+        if (n < 0 && errno == EINTR)
             continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK) {
-            log_debug("%s %s: read: %s", c->ls->name, c->peer, strerror(errno));
-            conn_close(c);
-        }
+        read_stopped(c, n);
         return;
     }
+    /* Its share of this event is read; input the transport still holds
+     * would not wake the socket's watcher: offer it next turn. */
+    if (c->tr->pending(c))
+        conn_yield(c);
 }
-
-static ssize_t discard_data(struct conn *c, const char *p, size_t n)
-{
-    (void)c;
-    (void)p;
-    return (ssize_t)n;
-}
-
-/* Connections over the cap: they get the listener's last word, then go. */
-static const struct conn_proto reject_proto = {
-    .name = "rejected",
-    .on_data = discard_data,
-};
 
 /* Makes a connection object for fd in group ls, not yet reading. Returns
  * NULL when memory runs out (fd is closed then). */
@@ -823,6 +889,7 @@ struct conn *reactor_conn_make(struct listener *ls, int fd, const char *peer)
     }
     c->fd = fd;
     c->id = R.next_id++;
+    c->tr = &conn_plain;
     c->ls = ls;
     c->proto = ls->proto;
     snprintf(c->peer, sizeof(c->peer), "%s", peer);
@@ -840,49 +907,9 @@ struct conn *reactor_conn_make(struct listener *ls, int fd, const char *peer)
     return c;
 }
 
-/* Makes a connection object for an accepted fd; with reject set, one that
- * only sends the listener's reject_msg and closes. Returns NULL when memory
- * or the protocol refuses it (fd is closed then). */
-struct conn *reactor_conn_new(struct listener *ls, int fd, const char *peer,
-                              int reject)
+/* Returns why c's transport failed (a TLS handshake or record error), or
+ * NULL when it did not; readable until c is freed. */
+const char *conn_error(const struct conn *c)
 {
-    struct conn *c = reactor_conn_make(ls, fd, peer);
-    if (!c)
-        return NULL;
-    if (reject) {
-        c->proto = &reject_proto;
-        conn_write(c, ls->reject_msg, strlen(ls->reject_msg));
-        conn_linger_close(c);
-        return c;
-    }
-    if (ls->on_accept && ls->on_accept(c, ls->ud) < 0) {
-        conn_close(c);
-        return NULL;
-    }
-    if (!(c->flags & CONN_CLOSING))
-        ev_io_start(R.loop, &c->rio);
-    return c;
-}
-
-/* The socket of a dialled connection became writable: it is up, or it
- * failed. */
-void reactor_dial_done(struct conn *c)
-{
-    int err = 0;
-    socklen_t len = sizeof(err);
-    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-        err = errno;
-    c->flags &= ~CONN_DIALING;
-    ev_io_stop(R.loop, &c->wio);
-    if (err) {
-        if (c->proto->on_connect)
-            c->proto->on_connect(c, err);
-        conn_close(c);
-        return;
-    }
-    ev_io_start(R.loop, &c->rio);
-    if (c->proto->on_connect)
-        c->proto->on_connect(c, 0);
-    if (!(c->flags & CONN_CLOSING) && conn_pending_bytes(c))
-        conn_mark_pending(c);
+    return c->tls ? tls_conn_error(c) : NULL;
 }

@@ -53,9 +53,16 @@ enum {
     CONN_WANT_DRAIN = 1u << 6,    /* call on_drain when the output empties */
     CONN_YIELDED = 1u << 7,       /* in the yielded list */
     CONN_DIALING = 1u << 8,       /* a dialled connection not up yet */
+    CONN_DIALED = 1u << 9,        /* dialled by us (else accepted) */
+    CONN_HANDSHAKE = 1u << 10,    /* the transport's handshake is under way */
+    CONN_IO_WRITE = 1u << 11,     /* the transport's last wait is for writable */
+    CONN_READ_ON_WRITE = 1u << 12, /* a read waits for the socket to be writable */
+    CONN_WRITE_ON_READ = 1u << 13, /* a write waits for the socket to be readable */
 };
 
 struct listener;
+struct conn_transport;
+struct tls_side;
 
 /* Bytes that many connections send without each copying them (a large
  * cached response, one WebSocket message for every subscriber):
@@ -84,6 +91,10 @@ struct conn {
     int fd;
     unsigned flags;
     uint64_t id;
+    /* How bytes cross the socket (plain TCP or TLS); the paths above
+     * read, write and flush the same way through it. */
+    const struct conn_transport *tr;
+    void *tls;                    /* the TLS transport's state, else NULL */
     ev_io rio, wio;
     struct buf in;
     struct buf out;               /* own bytes, after every queued segment */
@@ -116,6 +127,9 @@ struct listener {
     void *ud;
     size_t in_max;                /* bound on unconsumed input */
     size_t out_max;               /* bound on queued output */
+    /* TLS for every connection of this listener or group (reactor/tls.h),
+     * or NULL: plain TCP. */
+    struct tls_side *tls;
     unsigned long max_conns;
     unsigned long nconns;
     unsigned long accepted, rejected;
@@ -166,8 +180,6 @@ struct conn *reactor_conn_new(struct listener *ls, int fd, const char *peer,
 struct conn *reactor_conn_make(struct listener *ls, int fd, const char *peer);
 void listener_group_init(struct listener *grp, const char *name,
                          const struct conn_proto *proto, size_t in_max, size_t out_max);
-struct conn *conn_dial(struct listener *grp, const char *addr, void *ud, char *err,
-                       size_t errlen);
 struct sockaddr;
 struct conn *conn_dial_sockaddr(struct listener *grp, const struct sockaddr *sa,
                                 unsigned len, const char *name, void *ud, char *err,
@@ -193,6 +205,7 @@ void conn_resume_read(struct conn *c);
 void conn_set_timeout(struct conn *c, struct timeout_list *t);
 void conn_touch(struct conn *c);
 size_t conn_pending_bytes(const struct conn *c);
+const char *conn_error(const struct conn *c);
 
 static inline int conn_closing(const struct conn *c)
 {

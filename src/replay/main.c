@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "core/parse.h"
 #include "core/timefmt.h"
+#include "proto/client.h"
 #include "replay/data.h"
 #include "reactor/reactor.h"
 #include "replay/run.h"
@@ -35,6 +36,7 @@ static void usage(FILE *f)
             "                       instead of the time of sending\n"
             "  --hosts N            replay only the first N hosts of the file\n"
             "  --log-level LEVEL    error, warn, info, debug\n"
+            ND_CLIENT_TLS_USAGE
             "  --help, --version\n"
             "Exit status: 0 when samples were sent, 1 when none, 2 on a usage error.\n");
 }
@@ -50,6 +52,8 @@ static int set_option(int ch, const char *v)
     char why[128];
     enum log_level lv;
     long n;
+    if (nd_client_tls_option(ch, v))
+        return 0;
     switch (ch) {
     case 'm': {
         struct masters m;
@@ -93,7 +97,7 @@ static int parse_args(int argc, char **argv)
         {"master", required_argument, NULL, 'm'}, {"token", required_argument, NULL, 't'},
         {"interval", required_argument, NULL, 'i'}, {"speed", required_argument, NULL, 's'},
         {"hosts", required_argument, NULL, 'n'}, {"loop", no_argument, NULL, 'l'},
-        {"keep-timestamps", no_argument, NULL, 'k'},
+        {"keep-timestamps", no_argument, NULL, 'k'}, ND_CLIENT_TLS_OPTS,
         {"log-level", required_argument, NULL, 'L'}, {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
     int ch, rc;
@@ -181,6 +185,11 @@ static int replay(const struct replay_data *d)
     if (reactor_init(loop) < 0) {
         fprintf(stderr, "gantry-replay: out of memory\n");
         return 1;
+    }
+    if (nd_client_tls_setup(err, sizeof(err)) < 0) {
+        fprintf(stderr, "gantry-replay: %s\n", err);
+        reactor_shutdown();
+        return 2;
     }
     if (replay_run_init(&run, loop, &S, d, err, sizeof(err)) < 0) {
         fprintf(stderr, "gantry-replay: %s\n", err);

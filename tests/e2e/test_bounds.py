@@ -54,7 +54,7 @@ class Watch:
         while not self.stop.is_set():
             t0 = time.monotonic()
             try:
-                r = requests.get(self.g.url + "/health", timeout=5)
+                r = self.g.get("/health", timeout=5)
                 if r.status_code != 200:
                     self.errors.append(r.status_code)
             except requests.RequestException as e:
