@@ -402,6 +402,7 @@ static int start_http(char *err, size_t errlen)
     G.api.started = time_wall();
     G.api.http = G.http;
     G.api.http_ls = &G.http_ls;
+    G.api.agent_ls = &G.agent_ls;
     G.api.cl = &G.cl;
     G.api.cancel_grace = G.cfg.tasks_cancel_grace;
     G.api.max_attempts = (int)G.cfg.tasks_max_attempts;
@@ -507,11 +508,13 @@ static void advertised(const char *addr, const char *scheme, char *out, size_t o
 static int start_ha(char *err, size_t errlen)
 {
     const char *http = G.cfg.ha_advertise_http, *agents = G.cfg.ha_advertise_agents;
+    /* A standby's 307 sends clients here: https when the API speaks it. */
+    const char *scheme = G.http_ls.tls ? "https://" : "http://";
     if (http[0])
-        snprintf(G.http_addr, sizeof(G.http_addr), "%s%s",
-                 strstr(http, "://") ? "" : "http://", http);
+        snprintf(G.http_addr, sizeof(G.http_addr), "%s%s", strstr(http, "://") ? "" : scheme,
+                 http);
     else
-        advertised(G.http_ls.addr, "http://", G.http_addr, sizeof(G.http_addr));
+        advertised(G.http_ls.addr, scheme, G.http_addr, sizeof(G.http_addr));
     if (agents[0])
         snprintf(G.agents_addr, sizeof(G.agents_addr), "%s", agents);
     else

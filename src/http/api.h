@@ -13,6 +13,7 @@ struct api_env {
     double started;               /* wall-clock start time */
     struct http_server *http;
     struct listener *http_ls;
+    struct listener *agent_ls;    /* for its TLS counters */
     struct cluster *cl;
     double cancel_grace;          /* seconds */
     int max_attempts;             /* default for submissions */

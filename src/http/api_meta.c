@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "reactor/tls.h"
 #include "proto/session.h"
 #include "reactor/reactor.h"
 #include "openapi.h"
@@ -148,6 +149,41 @@ static void route_metrics(struct buf *b)
     }
 }
 
+/* Who leads (docs/ha.md): this gantryd's role, and the lease's epoch. */
+static void ha_metrics(struct buf *b)
+{
+    struct store_leader l;
+    store_leader(&l);
+    help(b, "gantry_leader", "gauge", "1 while this gantryd holds the lease and leads.");
+    buf_printf(b, "gantry_leader %d\n", l.known && l.self);
+    help(b, "gantry_leader_epoch", "gauge", "The epoch of the lease as last known (0: none).");
+    buf_printf(b, "gantry_leader_epoch %lld\n", l.known ? l.epoch : 0LL);
+}
+
+/* TLS handshakes on each port that speaks TLS (docs/tls.md). */
+static void tls_metrics(struct buf *b)
+{
+    const struct listener *ls[2] = {api_env->http_ls, api_env->agent_ls};
+    const char *port[2] = {"http", "agents"};
+    int any = 0;
+    for (int i = 0; i < 2; i++) {
+        if (!ls[i] || !ls[i]->tls)
+            continue;
+        if (!any++)
+            help(b, "gantry_tls_handshakes_total", "counter",
+                 "TLS handshakes by port and outcome: completed, failed (refused or broken), "
+                 "timeout, plain (a client that spoke plain text), crowded (dropped past "
+                 "tls_max_handshakes).");
+        struct tls_stats st;
+        tls_side_stats(ls[i]->tls, &st);
+        const unsigned long v[5] = {st.handshakes, st.failed, st.timeouts, st.plain, st.crowded};
+        const char *what[5] = {"completed", "failed", "timeout", "plain", "crowded"};
+        for (int k = 0; k < 5; k++)
+            buf_printf(b, "gantry_tls_handshakes_total{port=\"%s\",outcome=\"%s\"} %lu\n",
+                       port[i], what[k], v[k]);
+    }
+}
+
 static void server_metrics(struct buf *b)
 {
     struct store_stats st;
@@ -216,6 +252,8 @@ static void server_metrics(struct buf *b)
     buf_printf(b, "gantry_loop_turn_max_seconds %.6f\n", rs.turn_max);
     help(b, "gantry_uptime_seconds", "gauge", "Seconds since gantryd started.");
     buf_printf(b, "gantry_uptime_seconds %.3f\n", api_now() - api_env->started);
+    ha_metrics(b);
+    tls_metrics(b);
 }
 
 /* GET /metrics */

@@ -79,13 +79,8 @@ struct sub *pubsub_sub_new(struct client *cl, enum topic t, const char *key)
     return s;
 }
 
-/* Sends text to s now, or holds it (ordered by ms-seq) during a catch-up. */
-void pubsub_deliver(struct sub *s, const char *text, size_t len, uint64_t ms, uint64_t seq)
+static void hold(struct sub *s, const char *text, size_t len, uint64_t ms, uint64_t seq)
 {
-    if (!s->catching_up) {
-        s->resync |= ws_send(s->cl->ws, text, len) == 1;
-        return;
-    }
     uint32_t n = (uint32_t)len;
     if (s->held.len + len > HELD_MAX)
         return;
@@ -93,6 +88,25 @@ void pubsub_deliver(struct sub *s, const char *text, size_t len, uint64_t ms, ui
     buf_append(&s->held, &seq, sizeof(seq));
     buf_append(&s->held, &n, sizeof(n));
     buf_append(&s->held, text, len);
+}
+
+/* Sends text to s now, or holds it (ordered by ms-seq) during a catch-up. */
+void pubsub_deliver(struct sub *s, const char *text, size_t len, uint64_t ms, uint64_t seq)
+{
+    if (!s->catching_up)
+        s->resync |= ws_send(s->cl->ws, text, len) == 1;
+    else
+        hold(s, text, len, ms, seq);
+}
+
+/* The same for a message many subscribers share: s gets a reference to
+ * its bytes, not a copy. */
+static void deliver_shared(struct sub *s, struct rbuf *msg, uint64_t ms, uint64_t seq)
+{
+    if (!s->catching_up)
+        s->resync |= ws_send_shared(s->cl->ws, msg) == 1;
+    else
+        hold(s, msg->data, msg->len, ms, seq);
 }
 
 /* Visits the subscribers of topic t for key: those of every key, then
@@ -120,27 +134,29 @@ int pubsub_listened(enum topic t, const char *key)
     return !list_empty(&pubsub.all[t]) || (key && bucket_get(t, key, 0));
 }
 
-struct text {
-    const char *p;
-    size_t len;
+struct shared_msg {
+    struct rbuf *msg;
     uint64_t ms, seq;
 };
 
-static void send_text(struct sub *s, void *ud)
+static void send_shared(struct sub *s, void *ud)
 {
-    const struct text *t = ud;
-    pubsub_deliver(s, t->p, t->len, t->ms, t->seq);
+    const struct shared_msg *m = ud;
+    deliver_shared(s, m->msg, m->ms, m->seq);
 }
 
-/* Sends j (freed here) to every subscriber of t for key: encoded once. */
+/* Sends j (freed here) to every subscriber of t for key: serialised once,
+ * and the bytes shared by every subscriber (each adds its frame header). */
 static void publish(enum topic t, const char *key, json_t *j, uint64_t ms, uint64_t seq)
 {
     char *s = pubsub_msg_text(j);
-    if (!s)
-        return;
-    struct text txt = {s, strlen(s), ms, seq};
-    pubsub_visit(t, key, send_text, &txt);
+    struct rbuf *msg = s ? ws_message(s, strlen(s)) : NULL;
     free(s);
+    if (!msg)
+        return;
+    struct shared_msg m = {msg, ms, seq};
+    pubsub_visit(t, key, send_shared, &m);
+    rbuf_unref(msg);
 }
 
 struct gpu_update {

@@ -15,6 +15,7 @@
 
 #define BACKOFF_MIN 0.2
 #define BACKOFF_MAX 10.0
+#define CONNECT_TIMEOUT 5.0       /* dial to connected (TLS: handshake done) */
 #define TLS_HANDSHAKE_TIMEOUT 10.0
 #define TLS_LOG_EVERY 60.0
 
@@ -112,6 +113,11 @@ static void dial(struct nd_client *nc)
         return;
     }
     nc->conn = c->id;
+    /* A master that never answers (a host gone, a network that drops
+     * everything) must not hold us for the kernel's minutes. */
+    ev_timer_stop(reactor_loop(), &nc->retry);
+    ev_timer_set(&nc->retry, CONNECT_TIMEOUT, 0.);
+    ev_timer_start(reactor_loop(), &nc->retry);
 }
 
 static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -119,8 +125,12 @@ static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
     (void)loop;
     (void)revents;
     struct nd_client *nc = w->data;
-    if (!nc->stopped && !nc->conn)
+    if (nc->stopped)
+        return;
+    if (!nc->conn)
         dial(nc);
+    else if (!nc->up)
+        nd_client_drop(nc, "no answer within the connect timeout (5s)");
 }
 
 static void client_on_connect(struct conn *c, int err)
@@ -133,6 +143,7 @@ static void client_on_connect(struct conn *c, int err)
         return;                   /* closed next: on_close reports it */
     }
     nc->up = 1;
+    ev_timer_stop(reactor_loop(), &nc->retry);
     if (nc->ops->on_up)
         nc->ops->on_up(nc);
 }

@@ -51,8 +51,12 @@ static struct conn *dialled(struct listener *grp, int fd, const char *name, void
 }
 
 /* Starts connecting to the resolved address sa, called `name`
- * ("host:port", the host a TLS certificate must name), without blocking;
- * as conn_dial. */
+ * ("host:port", the host a TLS certificate must name), without blocking.
+ * The group's protocol hears on_connect when the connection is up (over
+ * TLS when the group has a side: after the handshake, the server's
+ * certificate verified) or has failed (conn_error says why a handshake
+ * did); output queued before then waits. ud becomes the connection's
+ * protocol state. Returns the connection, or NULL with the reason. */
 struct conn *conn_dial_sockaddr(struct listener *grp, const struct sockaddr *sa,
                                 unsigned len, const char *name, void *ud, char *err,
                                 size_t errlen)

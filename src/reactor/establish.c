@@ -193,7 +193,7 @@ void reactor_dial_done(struct conn *c)
         return;
     }
     if (c->tls)
-        handshake_begin(c);       /* its TLS state was made by conn_dial */
+        handshake_begin(c);       /* its TLS state was made by the dial */
     else
         connected(c);
 }

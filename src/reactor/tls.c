@@ -247,7 +247,7 @@ const struct conn_transport conn_tls = {
 
 /* The client end: which name the server's certificate must bear (an IP
  * address, or a host name also sent as SNI; no host is 127.0.0.1, as
- * conn_dial has it). */
+ * conn_dial_sockaddr has it). */
 static int client_start(struct tls_conn *t, int fd, const char *addr)
 {
     struct hostport hp;

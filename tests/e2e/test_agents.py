@@ -445,3 +445,30 @@ def test_agent_flags_errors_exit_2():
     assert r.returncode == 2 and "--workdir" in r.stderr
     r = subprocess.run([agent, "--version"], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.startswith("gantry-agent ")
+
+
+def test_a_master_that_never_answers_is_left_within_the_connect_timeout(gantryd, tmp_path):
+    """--master A,B where A accepts nothing (its backlog is full, so the
+    kernel drops the agent's SYNs and would retry for minutes): the agent
+    gives A up after its 5 s connect timeout and joins B."""
+    from harness import Agent, free_port
+    port = free_port()
+    deaf = socket.socket()
+    deaf.bind(("127.0.0.1", port))
+    deaf.listen(0)
+    fillers = []
+    for _ in range(4):                  # fill the accept queue: further SYNs go unanswered
+        f = socket.socket()
+        f.setblocking(False)
+        f.connect_ex(("127.0.0.1", port))
+        fillers.append(f)
+    try:
+        t0 = time.monotonic()
+        a = Agent(str(tmp_path), gantryd, "patient", wait=False,
+                  args=["--master", f"127.0.0.1:{port},{gantryd.agent_addr}"])
+        a.wait_state("active", timeout=20)
+        assert time.monotonic() - t0 < 15
+    finally:
+        for f in fillers:
+            f.close()
+        deaf.close()

@@ -143,6 +143,8 @@ def tls_gantryd(tmp_path, redis_server, pki):
         wd = tmp_path / f"g{len(made)}"
         wd.mkdir()
         conf = tls_conf(pki, str(wd), **kw)
+        if made:    # a database of its own: one database is one HA group
+            conf.setdefault("redis", {})["url"] = f"{redis_server.url}/{len(made)}"
         g = TlsGantryd(str(wd), ca=pki.ca, https=bool(kw.get("http")), redis=redis_server,
                        conf=conf, build=build)
         made.append(g)
