@@ -235,7 +235,12 @@ def test_a_standby_answers_health_metrics_and_sends_the_rest_to_the_leader(redis
     assert h["role"] == "standby" and h["store"]["state"] == "standby" and h["redis"] == "up"
     assert h["leader"]["http"] == lead.url and h["leader"]["listen"] == lead.agent_addr
     assert h["leader"] == health(lead)["leader"] and health(lead)["role"] == "leader"
-    assert requests.get(sb.url + "/metrics", timeout=5).status_code == 200
+    m = requests.get(sb.url + "/metrics", timeout=5)
+    assert m.status_code == 200
+    epoch = h["leader"]["epoch"]
+    assert "gantry_leader 0\n" in m.text and f"gantry_leader_epoch {epoch}\n" in m.text
+    m = requests.get(lead.url + "/metrics", timeout=5).text
+    assert "gantry_leader 1\n" in m and f"gantry_leader_epoch {epoch}\n" in m
     r = requests.get(sb.url + "/api/tasks?status=queued&limit=5", allow_redirects=False, timeout=5)
     assert r.status_code == 307
     assert r.headers["Location"] == lead.url + "/api/tasks?status=queued&limit=5"

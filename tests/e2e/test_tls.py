@@ -185,6 +185,11 @@ def test_agents_join_over_tls_and_run_tasks(tls_gantryd, agent_factory, pki):
     assert "not TLS: the client spoke plain text" in g.log()
     assert plain.state() is None
     assert a.state() == "active"
+    # The metrics count the handshakes on the agent port, and the plain one.
+    m = g.get("/metrics").text
+    assert re.search(r'^gantry_tls_handshakes_total\{port="agents",outcome="completed"\} [1-9]', m, re.M)
+    assert re.search(r'^gantry_tls_handshakes_total\{port="agents",outcome="plain"\} [1-9]', m, re.M)
+    assert 'port="http"' not in m
 
 
 def test_agent_verifies_the_master(tls_gantryd, agent_factory, pki, tmp_path):
