@@ -148,7 +148,7 @@ def ws_frame(opcode, payload, fin=True):
 
 
 def test_websocket_subscribers_that_never_read(opt_gantryd):
-    g = opt_gantryd(conf={"http": {"ws_queue": "256KiB"}})
+    g = opt_gantryd()
     before = settle_rss(g)
     subs = []
     for _ in range(200):
@@ -164,8 +164,10 @@ def test_websocket_subscribers_that_never_read(opt_gantryd):
         peak = max(peak, g.rss_kib())
         time.sleep(0.2)
     watch.done()
-    # 200 clients, each bounded by http.ws_queue (256 KiB) of our memory.
-    assert peak - before < 200 * 512, (before, peak)
+    # 200 clients with the default http.ws_queue (1 MiB): a subscriber that
+    # falls behind skips to the newest state and shares the message bytes
+    # (measured: 6 MiB for all 200 here; 219 MiB before issue 13).
+    assert peak - before < 200 * 128, (before, peak)
     stats = g.get("/metrics").text
     assert "gantry_websocket_dropped_total 0" not in stats
     for s in subs:
