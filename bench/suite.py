@@ -470,7 +470,7 @@ def b5(build, work, quick):
             g = Gantryd(build, r, work, cpu=0, rt=True)
             try:
                 out[name] = wsload_run(build, g, 1000, idle, quick)
-                out[name]["gantryd_rss_kib"] = g.rss()
+                out[name]["gantryd_rss_kib"] = g.rss() // 1024
             finally:
                 g.stop()
         finally:
@@ -562,7 +562,7 @@ def b6(build, work, quick):
                 # one kept-alive connection: no process per poll in the measurement
                 poll.request("GET", "/metrics")
                 m = poll.getresponse().read().decode()
-                x = re.search(r'gantry_tasks\{status="completed"\} (\d+)', m)
+                x = re.search(r'gantry_tasks_finished_total\{status="completed"\} (\d+)', m)
                 return int(x.group(1)) if x else 0
             while json.loads(subprocess.run(["curl", "-s", base + "/health"], capture_output=True,
                                             text=True).stdout)["active_workers"] < 2:

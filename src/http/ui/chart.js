@@ -21,7 +21,14 @@ export class TimeChart {
   constructor({ title, labels, unit = '', range = null, digits = 1, tall = false, connect = false, spanMs = 0 }) {
     Object.assign(this, { labels, unit, range, digits, connect, spanMs, rows: [], graph: null, queued: false });
     this.plot = h('div', { class: 'plot' });
-    this.el = h('section', { class: `card chart${tall ? ' tall' : ''}` }, h('h2', null, title), this.plot);
+    // Two series or more: a key beside the title says which colour is which
+    // (the legend that follows the pointer gives the values).
+    const key = labels.length > 1 && h('span', { class: 'key' }, labels.map((l, i) => {
+      const swatch = h('i');
+      swatch.style.background = COLORS[i % COLORS.length];
+      return h('span', null, swatch, l);
+    }));
+    this.el = h('section', { class: `card chart${tall ? ' tall' : ''}` }, h('h2', null, title, key), this.plot);
   }
 
   // rows: [[Date, v1, v2, ...], ...] oldest first; null for no value.
