@@ -203,6 +203,10 @@ def test_worker_page_shows_resources_history_and_drains(browser, cluster):
     open_view(d, cluster, "workers/a1", lambda d: "rack=r1" in text(d, "#labels"), "a1's labels")
     wait(d, lambda d: y_axis_max(d, 0) > 0 and css(d, ".chart canvas"), what="the use chart")
     assert "cores" in text(d, ".cards .big")
+    # The key beside the chart names each line in its colour.
+    assert [e.text for e in css(d, ".chart .key span")] == ["CPU", "memory", "GPU"]
+    swatches = [e.value_of_css_property("background-color") for e in css(d, ".chart .key i")]
+    assert len(set(swatches)) == 3, swatches
     shot(d, "worker")
     d.find_element(By.ID, "drain").click()
     wait(d, lambda d: text(d, "h1 .badge") == "draining", what="draining on the page")
