@@ -500,9 +500,11 @@ static ssize_t write_queued(struct conn *c)
 {
     struct iovec iov[WRITE_IOV];
     int n = 0;
-    for (unsigned i = 0; i < c->seg_n && n + 2 <= WRITE_IOV - 1; i++)
+    unsigned i = 0;
+    for (; i < c->seg_n && n + 2 <= WRITE_IOV; i++)
         n += oseg_iov(&c->seg[(c->seg_head + i) % c->seg_cap], iov + n);
-    if (c->out.len && n < WRITE_IOV)
+    /* The own buffer comes after every segment: only when all are in. */
+    if (i == c->seg_n && c->out.len && n < WRITE_IOV)
         iov[n++] = (struct iovec){buf_start(&c->out), c->out.len};
     ssize_t w = c->tr->writev(c, iov, n);
     if (w > 0)

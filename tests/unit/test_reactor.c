@@ -109,6 +109,41 @@ static void test_segments_go_out_in_order(void **state)
     conn_close(c);
 }
 
+/* More segments than one write takes (its iovec array is bounded), then
+ * own bytes: every byte goes out, in order, over as many writes as it needs. */
+static void test_many_segments_then_own_bytes(void **state)
+{
+    (void)state;
+    struct conn *c = pair();
+    struct rbuf *b = rbuf_new(2);
+    memcpy(b->data, "xy", 2);
+    char want[256];
+    size_t nwant = 0;
+    for (int i = 0; i < 40; i++) {
+        char h = (char)('A' + i % 26);
+        conn_write_framed(c, &h, 1, b);
+        want[nwant++] = h;
+        want[nwant++] = 'x';
+        want[nwant++] = 'y';
+    }
+    buf_append(conn_out(c), "!", 1);
+    want[nwant++] = '!';
+    conn_flush_soon(c);
+    rbuf_unref(b);
+    char out[256];
+    size_t got = 0;
+    for (int t = 0; t < 20 && got < nwant; t++) {
+        turn();
+        ssize_t n;
+        while ((n = recv(peer, out + got, sizeof(out) - got, MSG_DONTWAIT)) > 0)
+            got += (size_t)n;
+    }
+    assert_int_equal(got, nwant);
+    assert_memory_equal(out, want, nwant);
+    assert_int_equal(conn_pending_bytes(c), 0);
+    conn_close(c);
+}
+
 static void test_drain_is_told_once_asked(void **state)
 {
     (void)state;
@@ -148,6 +183,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_segments_go_out_in_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_many_segments_then_own_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drain_is_told_once_asked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_yielded_input_comes_back_next_turn, setup, teardown),
     };
