@@ -99,7 +99,7 @@ def test_the_docs_have_examples_and_few_skips():
 @pytest.mark.parametrize("page,lang,code,line,skip", ALL, ids=[f"{e[0]}:{e[3]}" for e in ALL])
 def test_example(setup, page, lang, code, line, skip):
     if skip:
-        pytest.skip(f"{page}:{line}: {skip}")
+        pytest.skip(f"docs-test skip: {page}:{line}: {skip}")   # conftest.ALLOWED_SKIP
     argv = ["bash", "-c", SH_PRELUDE + code] if lang == "sh" else ["/usr/bin/python3", "-c", PY_PRELUDE + code]
     r = subprocess.run(argv, cwd=setup["dir"], env=setup["env"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, f"{page}:{line} ({lang}) exited {r.returncode}\n{code}\n--- out\n{r.stdout[-2000:]}\n--- err\n{r.stderr[-2000:]}"
